@@ -1,0 +1,170 @@
+// The decode loop: prefill the prompt, then sample, detokenize, check stops and step, until an
+// end-of-generation token, a stop string, maxTokens or a full context. It runs synchronously
+// with a callback per event, or as an AsyncThrowingStream on a detached task; either way a
+// cancelled task stops it before the next model step.
+
+/// Generates text from a `LogitsSource` under `GenerateParameters`.
+public struct Generator<Source: LogitsSource> {
+    public var source: Source
+    public let parameters: GenerateParameters
+    /// Token ids that end generation (EOS, end-of-turn, …); they are not part of the output.
+    public let endOfGeneration: Set<Int>
+    /// The bytes each token id stands for.
+    public let detokenize: @Sendable (Int) -> [UInt8]
+
+    /// A generator; throws when `parameters` are invalid for the source's vocabulary.
+    public init(
+        source: Source, parameters: GenerateParameters, endOfGeneration: Set<Int>,
+        detokenize: @escaping @Sendable (Int) -> [UInt8]
+    ) throws(GenerationError) {
+        do {
+            try parameters.validate(vocabularySize: source.vocabularySize)
+        } catch {
+            throw .invalidParameters(error)
+        }
+        self.source = source
+        self.parameters = parameters
+        self.endOfGeneration = endOfGeneration
+        self.detokenize = detokenize
+    }
+
+    /// Generates from `prompt`, calling `onEvent` with each `.token` (and a final `.text` if
+    /// held-back text is released without a token); returns the summary.
+    public mutating func generate(
+        prompt: [Int], onEvent: (GenerationEvent) throws -> Void = { _ in }
+    ) throws -> GenerationResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
+        let used = source.count
+        guard used + prompt.count + 1 <= source.contextLength else {
+            throw GenerationError.promptTooLong(
+                promptTokens: prompt.count, alreadyInContext: used, contextLength: source.contextLength)
+        }
+        var sampler: SamplerPipeline
+        do {
+            sampler = try SamplerPipeline(parameters: parameters, vocabularySize: source.vocabularySize)
+        } catch {
+            throw GenerationError.invalidParameters(error)
+        }
+        sampler.prompt(prompt)
+        let topN = parameters.logprobs ? parameters.topLogprobs : 0
+
+        var decoder = StreamingUTF8Decoder()
+        var stops = StopSequences(parameters.stop)
+        var tokens: [Int] = []
+        var logprobs: [Logprobs] = []
+        var text = ""
+        var sampled = 0
+        var firstTokenAt: ContinuousClock.Instant?
+        var finish: FinishReason
+        var promptEnd: ContinuousClock.Instant?
+
+        if Task.isCancelled {
+            return result(.cancelled)
+        }
+        var logits = try source.prefill(prompt)
+        promptEnd = clock.now
+        try checkCount(logits)
+
+        while true {
+            if Task.isCancelled {
+                let rest = stops.append(decoder.finish()) + stops.finish()
+                if !rest.isEmpty {
+                    text += rest
+                    try onEvent(.text(rest))
+                }
+                finish = .cancelled
+                break
+            }
+            let token = sampler.sample(logits)
+            sampled += 1
+            if firstTokenAt == nil { firstTokenAt = clock.now }
+
+            if endOfGeneration.contains(token) {
+                let rest = stops.append(decoder.finish()) + stops.finish()
+                if !rest.isEmpty {
+                    text += rest
+                    try onEvent(.text(rest))
+                }
+                finish = .stop
+                break
+            }
+
+            sampler.accept(token)
+            tokens.append(token)
+            var info: Logprobs?
+            if parameters.logprobs {
+                let lp = Logprobs(logits: logits, chosen: token, topN: topN)
+                logprobs.append(lp)
+                info = lp
+            }
+            var delta = stops.append(decoder.append(detokenize(token)))
+
+            var ending: FinishReason?
+            if stops.isStopped {
+                ending = .stop
+            } else if let maxTokens = parameters.maxTokens, tokens.count >= maxTokens {
+                ending = .length
+            } else if source.count + 1 >= source.contextLength {
+                // The chosen token fills the context's last slot; nothing can follow it.
+                ending = .length
+            }
+            if ending == .length {
+                delta += stops.append(decoder.finish())
+                if stops.isStopped { ending = .stop } else { delta += stops.finish() }
+            }
+            text += delta
+            try onEvent(.token(GeneratedToken(id: token, text: delta, logprobs: info)))
+            if let ending {
+                finish = ending
+                break
+            }
+
+            logits = try source.step(token)
+            try checkCount(logits)
+        }
+        return result(finish)
+
+        func result(_ reason: FinishReason) -> GenerationResult {
+            let end = clock.now
+            let promptDone = promptEnd ?? end
+            return GenerationResult(
+                text: text, tokens: tokens, promptTokens: prompt, finishReason: reason,
+                stopString: stops.matched, seed: sampler.seed,
+                logprobs: parameters.logprobs ? logprobs : nil,
+                timing: GenerationTiming(
+                    promptDuration: promptDone - start, generationDuration: end - promptDone,
+                    timeToFirstToken: firstTokenAt.map { $0 - start },
+                    promptTokens: prompt.count, generatedTokens: sampled))
+        }
+    }
+
+    private func checkCount(_ logits: [Float]) throws(GenerationError) {
+        if logits.count != source.vocabularySize {
+            throw .logitsCountMismatch(expected: source.vocabularySize, got: logits.count)
+        }
+    }
+}
+
+extension Generator where Source: SendableMetatype {
+    /// Streams the generation of `prompt` on a detached task: `.token` events, an optional
+    /// `.text`, then `.finished`. Ending the iteration early cancels the generation.
+    public static func stream(
+        _ generator: sending Generator, prompt: [Int]
+    ) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
+        let task = Task.detached {
+            var generator = generator
+            do {
+                let result = try generator.generate(prompt: prompt) { continuation.yield($0) }
+                continuation.yield(.finished(result))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}

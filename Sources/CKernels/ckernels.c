@@ -1,18 +1,115 @@
+// Quantized dot products and activation quantizers. See include/CKernels.h.
+//
+// Written for this project from the GGUF block layouts; the integer arithmetic follows
+// ggml's CPU backend (same activation quantization, same integer sums, float scales applied
+// per block), so results match llama.cpp up to float summation order.
+
 #define _GNU_SOURCE
 #include "CKernels.h"
+
+#include <math.h>
+#include <string.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sched.h>
 #endif
-
-int ck_uses_avx2(void) {
 #if defined(__x86_64__)
+#include <immintrin.h>
+#define CK_X86 1
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#else
+#define CK_X86 0
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Block layouts (GGUF / ggml). Sizes are checked below.
+
+typedef uint16_t ck_half;
+typedef struct { ck_half d; uint8_t qs[16]; } blk_q4_0;
+typedef struct { ck_half d, m; uint8_t qs[16]; } blk_q4_1;
+typedef struct { ck_half d; uint8_t qh[4]; uint8_t qs[16]; } blk_q5_0;
+typedef struct { ck_half d, m; uint8_t qh[4]; uint8_t qs[16]; } blk_q5_1;
+typedef struct { ck_half d; int8_t qs[32]; } blk_q8_0;
+typedef struct { ck_half d, s; int8_t qs[32]; } blk_q8_1;
+typedef struct { uint8_t scales[16]; uint8_t qs[64]; ck_half d, dmin; } blk_q2_K;
+typedef struct { uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; ck_half d; } blk_q3_K;
+typedef struct { ck_half d, dmin; uint8_t scales[12]; uint8_t qs[128]; } blk_q4_K;
+typedef struct { ck_half d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; } blk_q5_K;
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; ck_half d; } blk_q6_K;
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } blk_q8_K;
+
+_Static_assert(sizeof(blk_q4_0) == 18, "q4_0");
+_Static_assert(sizeof(blk_q4_1) == 20, "q4_1");
+_Static_assert(sizeof(blk_q5_0) == 22, "q5_0");
+_Static_assert(sizeof(blk_q5_1) == 24, "q5_1");
+_Static_assert(sizeof(blk_q8_0) == 34, "q8_0");
+_Static_assert(sizeof(blk_q8_1) == 36, "q8_1");
+_Static_assert(sizeof(blk_q2_K) == 84, "q2_K");
+_Static_assert(sizeof(blk_q3_K) == 110, "q3_K");
+_Static_assert(sizeof(blk_q4_K) == 144, "q4_K");
+_Static_assert(sizeof(blk_q5_K) == 176, "q5_K");
+_Static_assert(sizeof(blk_q6_K) == 210, "q6_K");
+_Static_assert(sizeof(blk_q8_K) == 292, "q8_K");
+
+// ---------------------------------------------------------------------------------------------
+// Portable half-precision conversion.
+
+static inline float ck_h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        float f = (float)man * 5.9604644775390625e-8f;  // man * 2^-24, exact
+        return (h & 0x8000) ? -f : f;
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t ck_f2h(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00 : 0x7c00);
+    if (ax >= 0x47800000u) return sign | 0x7c00;
+    if (ax < 0x38800000u) {  // result is a half subnormal (or zero): units of 2^-24
+        return sign | (uint16_t)rintf(fabsf(f) * 16777216.0f);
+    }
+    uint32_t r = ax + 0x0fffu + ((ax >> 13) & 1u);
+    return sign | (uint16_t)((r >> 13) - (112u << 10));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch.
+
+static int g_mode = -1;  // -1 unknown, 0 scalar, 1 AVX2
+static _Thread_local int g_force_scalar = 0;  // per thread, so a test can pin one thread to scalar code
+
+static int ck_detect(void) {
+#if CK_X86
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #else
     return 0;
 #endif
 }
+
+static inline int use_avx2(void) {
+    int m = __atomic_load_n(&g_mode, __ATOMIC_RELAXED);
+    if (__builtin_expect(m < 0, 0)) {
+        m = ck_detect();
+        __atomic_store_n(&g_mode, m, __ATOMIC_RELAXED);
+    }
+    return m & !__atomic_load_n(&g_force_scalar, __ATOMIC_RELAXED);
+}
+
+int ck_uses_avx2(void) { return use_avx2(); }
+void ck_force_scalar(int on) { __atomic_store_n(&g_force_scalar, on ? 1 : 0, __ATOMIC_RELAXED); }
 
 int ck_available_cpus(void) {
 #if defined(__linux__)
@@ -24,4 +121,776 @@ int ck_available_cpus(void) {
 #endif
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation quantizers. ggml's x86 path for Q8_0/Q8_1 uses id = 127/amax and rounds half to
+// even; Q8_K uses the reference: scale from the signed extreme, -127/max, half to even.
+
+void ck_quantize_row_q8_0(const float *x, void *vy, int64_t n) {
+    blk_q8_0 *y = (blk_q8_0 *)vy;
+    const int64_t nb = n / 32;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 32;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) {
+            float a = fabsf(xb[j]);
+            amax = a > amax ? a : amax;
+        }
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[i].d = ck_f2h(d);
+        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)(int)rintf(xb[j] * id);
+    }
+}
+
+void ck_quantize_row_q8_1(const float *x, void *vy, int64_t n) {
+    blk_q8_1 *y = (blk_q8_1 *)vy;
+    const int64_t nb = n / 32;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 32;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) {
+            float a = fabsf(xb[j]);
+            amax = a > amax ? a : amax;
+        }
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = (int)rintf(xb[j] * id);
+            y[i].qs[j] = (int8_t)q;
+            sum += q;
+        }
+        y[i].d = ck_f2h(d);
+        y[i].s = ck_f2h(d * (float)sum);
+    }
+}
+
+void ck_quantize_row_q8_K(const float *x, void *vy, int64_t n) {
+    blk_q8_K *y = (blk_q8_K *)vy;
+    const int64_t nb = n / 256;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 256;
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 256; j++) {
+            float a = fabsf(xb[j]);
+            if (a > amax) { amax = a; max = xb[j]; }
+        }
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof(blk_q8_K));
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < 256; j++) {
+            int v = (int)rintf(iscale * xb[j]);
+            y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++) s += y[i].qs[16 * g + l];
+            y[i].bsums[g] = (int16_t)s;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale unpacking shared by the K-quant kernels.
+
+// Q4_K/Q5_K: 8 six-bit scales and 8 six-bit mins packed in 12 bytes.
+static inline void unpack_scale_min_k4(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 63;
+        mn[j] = s[j + 4] & 63;
+    }
+    for (int j = 4; j < 8; j++) {
+        sc[j] = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+        mn[j] = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
+// Q3_K: 16 six-bit scales packed in 12 bytes, stored with a bias of 32.
+static inline void unpack_scales_q3_K(const uint8_t *s, int8_t *out) {
+    for (int i = 0; i < 16; i++) {
+        int lo = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+        int hi = (s[8 + (i & 3)] >> (2 * (i >> 2))) & 3;
+        out[i] = (int8_t)((lo | (hi << 4)) - 32);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable scalar kernels.
+
+static float dot_q4_0_scalar(int64_t n, const blk_q4_0 *x, const blk_q8_0 *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            s += ((x[i].qs[j] & 0xF) - 8) * y[i].qs[j];
+            s += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + 16];
+        }
+        sum += (float)s * (ck_h2f(x[i].d) * ck_h2f(y[i].d));
+    }
+    return sum;
+}
+
+static float dot_q4_1_scalar(int64_t n, const blk_q4_1 *x, const blk_q8_1 *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            s += (x[i].qs[j] & 0xF) * y[i].qs[j];
+            s += (x[i].qs[j] >> 4) * y[i].qs[j + 16];
+        }
+        sum += (ck_h2f(x[i].d) * ck_h2f(y[i].d)) * (float)s + ck_h2f(x[i].m) * ck_h2f(y[i].s);
+    }
+    return sum;
+}
+
+static float dot_q5_0_scalar(int64_t n, const blk_q5_0 *x, const blk_q8_0 *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        uint32_t qh;
+        memcpy(&qh, x[i].qh, 4);
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            int h0 = (int)((qh >> j) << 4) & 0x10;
+            int h1 = (int)(qh >> (j + 12)) & 0x10;
+            s += (((x[i].qs[j] & 0xF) | h0) - 16) * y[i].qs[j];
+            s += (((x[i].qs[j] >> 4) | h1) - 16) * y[i].qs[j + 16];
+        }
+        sum += (float)s * (ck_h2f(x[i].d) * ck_h2f(y[i].d));
+    }
+    return sum;
+}
+
+static float dot_q5_1_scalar(int64_t n, const blk_q5_1 *x, const blk_q8_1 *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        uint32_t qh;
+        memcpy(&qh, x[i].qh, 4);
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            int h0 = (int)((qh >> j) << 4) & 0x10;
+            int h1 = (int)(qh >> (j + 12)) & 0x10;
+            s += ((x[i].qs[j] & 0xF) | h0) * y[i].qs[j];
+            s += ((x[i].qs[j] >> 4) | h1) * y[i].qs[j + 16];
+        }
+        sum += (ck_h2f(x[i].d) * ck_h2f(y[i].d)) * (float)s + ck_h2f(x[i].m) * ck_h2f(y[i].s);
+    }
+    return sum;
+}
+
+static float dot_q8_0_scalar(int64_t n, const blk_q8_0 *x, const blk_q8_0 *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) s += x[i].qs[j] * y[i].qs[j];
+        sum += (float)s * (ck_h2f(x[i].d) * ck_h2f(y[i].d));
+    }
+    return sum;
+}
+
+static float dot_q2_K_scalar(int64_t n, const blk_q2_K *x, const blk_q8_K *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 256; i++) {
+        int summs = 0;
+        for (int g = 0; g < 16; g++) summs += (x[i].scales[g] >> 4) * y[i].bsums[g];
+        int isum = 0;
+        for (int nn = 0; nn < 2; nn++) {
+            for (int j = 0; j < 4; j++) {
+                for (int h = 0; h < 2; h++) {
+                    int g = 8 * nn + 2 * j + h;
+                    int s = 0;
+                    for (int l = 16 * h; l < 16 * h + 16; l++) {
+                        s += ((x[i].qs[32 * nn + l] >> (2 * j)) & 3) * y[i].qs[128 * nn + 32 * j + l];
+                    }
+                    isum += (x[i].scales[g] & 0xF) * s;
+                }
+            }
+        }
+        const float dall = y[i].d * ck_h2f(x[i].d);
+        const float dmin = y[i].d * ck_h2f(x[i].dmin);
+        sum += dall * (float)isum - dmin * (float)summs;
+    }
+    return sum;
+}
+
+static float dot_q3_K_scalar(int64_t n, const blk_q3_K *x, const blk_q8_K *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 256; i++) {
+        int8_t sc[16];
+        unpack_scales_q3_K(x[i].scales, sc);
+        int isum = 0;
+        for (int nn = 0; nn < 2; nn++) {
+            for (int j = 0; j < 4; j++) {
+                const int m = 1 << (4 * nn + j);
+                for (int h = 0; h < 2; h++) {
+                    int s = 0;
+                    for (int l = 16 * h; l < 16 * h + 16; l++) {
+                        int q = ((x[i].qs[32 * nn + l] >> (2 * j)) & 3) - ((x[i].hmask[l] & m) ? 0 : 4);
+                        s += q * y[i].qs[128 * nn + 32 * j + l];
+                    }
+                    isum += sc[8 * nn + 2 * j + h] * s;
+                }
+            }
+        }
+        sum += (ck_h2f(x[i].d) * y[i].d) * (float)isum;
+    }
+    return sum;
+}
+
+static float dot_q4_K_scalar(int64_t n, const blk_q4_K *x, const blk_q8_K *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 256; i++) {
+        uint8_t sc[8], mn[8];
+        unpack_scale_min_k4(x[i].scales, sc, mn);
+        int summs = 0;
+        for (int j = 0; j < 8; j++) summs += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        int isum = 0;
+        for (int j = 0; j < 4; j++) {
+            int s1 = 0, s2 = 0;
+            for (int l = 0; l < 32; l++) {
+                s1 += (x[i].qs[32 * j + l] & 0xF) * y[i].qs[64 * j + l];
+                s2 += (x[i].qs[32 * j + l] >> 4) * y[i].qs[64 * j + 32 + l];
+            }
+            isum += sc[2 * j] * s1 + sc[2 * j + 1] * s2;
+        }
+        const float d = y[i].d * ck_h2f(x[i].d);
+        const float dmin = y[i].d * ck_h2f(x[i].dmin);
+        sum += d * (float)isum - dmin * (float)summs;
+    }
+    return sum;
+}
+
+static float dot_q5_K_scalar(int64_t n, const blk_q5_K *x, const blk_q8_K *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 256; i++) {
+        uint8_t sc[8], mn[8];
+        unpack_scale_min_k4(x[i].scales, sc, mn);
+        int summs = 0;
+        for (int j = 0; j < 8; j++) summs += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        int isum = 0;
+        for (int j = 0; j < 4; j++) {
+            const int u1 = 1 << (2 * j), u2 = 2 << (2 * j);
+            int s1 = 0, s2 = 0;
+            for (int l = 0; l < 32; l++) {
+                int q1 = (x[i].qs[32 * j + l] & 0xF) + ((x[i].qh[l] & u1) ? 16 : 0);
+                int q2 = (x[i].qs[32 * j + l] >> 4) + ((x[i].qh[l] & u2) ? 16 : 0);
+                s1 += q1 * y[i].qs[64 * j + l];
+                s2 += q2 * y[i].qs[64 * j + 32 + l];
+            }
+            isum += sc[2 * j] * s1 + sc[2 * j + 1] * s2;
+        }
+        const float d = y[i].d * ck_h2f(x[i].d);
+        const float dmin = y[i].d * ck_h2f(x[i].dmin);
+        sum += d * (float)isum - dmin * (float)summs;
+    }
+    return sum;
+}
+
+static float dot_q6_K_scalar(int64_t n, const blk_q6_K *x, const blk_q8_K *y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / 256; i++) {
+        int isum = 0;
+        for (int nn = 0; nn < 2; nn++) {
+            const uint8_t *ql = x[i].ql + 64 * nn, *qh = x[i].qh + 32 * nn;
+            const int8_t *sc = x[i].scales + 8 * nn;
+            const int8_t *q8 = y[i].qs + 128 * nn;
+            for (int h = 0; h < 2; h++) {
+                int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int l = 16 * h; l < 16 * h + 16; l++) {
+                    int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    s0 += q1 * q8[l];
+                    s1 += q2 * q8[l + 32];
+                    s2 += q3 * q8[l + 64];
+                    s3 += q4 * q8[l + 96];
+                }
+                isum += sc[h] * s0 + sc[h + 2] * s1 + sc[h + 4] * s2 + sc[h + 6] * s3;
+            }
+        }
+        sum += (ck_h2f(x[i].d) * y[i].d) * (float)isum;
+    }
+    return sum;
+}
+
+static float dot_f16_f32_scalar(int64_t n, const uint16_t *w, const float *a) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += ck_h2f(w[i]) * a[i];
+    return s;
+}
+
+static float dot_bf16_f32_scalar(int64_t n, const uint16_t *w, const float *a) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b = (uint32_t)w[i] << 16;
+        float f;
+        memcpy(&f, &b, 4);
+        s += f * a[i];
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 kernels.
+
+#if CK_X86
+
+CK_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+CK_AVX2 static inline int hsum_epi32_128(__m128i v) {
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(v);
+}
+
+CK_AVX2 static inline float h2f_hw(uint16_t h) { return _cvtsh_ss(h); }
+
+// 16 packed bytes -> 32 bytes: the low nibbles (elements 0..15) then the high nibbles (16..31).
+CK_AVX2 static inline __m256i nibbles_32(const uint8_t *p) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)p);
+    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, byte k = 0xFF if bit k is set, else 0.
+CK_AVX2 static inline __m256i bits_to_bytes(uint32_t bits) {
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, sel), sel);
+}
+
+// Unsigned bytes x signed bytes -> 8 int32 partial sums.
+CK_AVX2 static inline __m256i dot_u8s8_i32(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// Signed bytes x signed bytes (neither -128 together with -128) -> 8 int32 partial sums.
+CK_AVX2 static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
+    return dot_u8s8_i32(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+CK_AVX2 static float dot_q4_0_avx2(int64_t n, const blk_q4_0 *x, const blk_q8_0 *y) {
+    const int64_t nb = n / 32;
+    const __m256i off = _mm256_set1_epi8(8);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
+        const __m256i q0 = _mm256_sub_epi8(nibbles_32(x[i].qs), off);
+        const __m256i q1 = _mm256_sub_epi8(nibbles_32(x[i + 1].qs), off);
+        const __m256i p0 = dot_s8s8_i32(q0, _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_s8s8_i32(q1, _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; i < nb; i++) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256i q0 = _mm256_sub_epi8(nibbles_32(x[i].qs), off);
+        const __m256i p0 = dot_s8s8_i32(q0, _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+CK_AVX2 static float dot_q4_1_avx2(int64_t n, const blk_q4_1 *x, const blk_q8_1 *y) {
+    const int64_t nb = n / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float summs = 0.0f;
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
+        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s) + h2f_hw(x[i + 1].m) * h2f_hw(y[i + 1].s);
+        const __m256i p0 = dot_u8s8_i32(nibbles_32(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_u8s8_i32(nibbles_32(x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; i < nb; i++) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s);
+        const __m256i p0 = dot_u8s8_i32(nibbles_32(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;
+}
+
+CK_AVX2 static float dot_q5_0_avx2(int64_t n, const blk_q5_0 *x, const blk_q8_0 *y) {
+    const int64_t nb = n / 32;
+    const __m256i hi_neg = _mm256_set1_epi8((char)0xF0);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        uint32_t qh;
+        memcpy(&qh, x[i].qh, 4);
+        // value = (nibble | 16*h) - 16: with h = 0 that is nibble | 0xF0 as a signed byte.
+        const __m256i q = _mm256_or_si256(nibbles_32(x[i].qs), _mm256_andnot_si256(bits_to_bytes(qh), hi_neg));
+        const __m256i p = dot_s8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum_ps(acc);
+}
+
+CK_AVX2 static float dot_q5_1_avx2(int64_t n, const blk_q5_1 *x, const blk_q8_1 *y) {
+    const int64_t nb = n / 32;
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s);
+        uint32_t qh;
+        memcpy(&qh, x[i].qh, 4);
+        const __m256i q = _mm256_or_si256(nibbles_32(x[i].qs), _mm256_and_si256(bits_to_bytes(qh), bit4));
+        const __m256i p = dot_u8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum_ps(acc) + summs;
+}
+
+CK_AVX2 static float dot_q8_0_avx2(int64_t n, const blk_q8_0 *x, const blk_q8_0 *y) {
+    const int64_t nb = n / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
+        const __m256i p0 = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; i < nb; i++) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256i p0 = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+// pshufb masks picking scale bytes (2p, 2p+1), each repeated 8 times: the scales of two
+// consecutive groups of 16 elements, i.e. of one 32-element vector.
+static const uint8_t k_pair_shuffle[8][16] __attribute__((aligned(16))) = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},
+    {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},
+    {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13},
+    {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15},
+};
+
+// Signed 8-bit scales for the 32-element vector p (groups 2p, 2p+1) as 16 int16.
+CK_AVX2 static inline __m256i pair_scales_s8(__m128i scales, int p) {
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_load_si128((const __m128i *)k_pair_shuffle[p])));
+}
+
+CK_AVX2 static inline __m256i pair_scales_u8(__m128i scales, int p) {
+    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales, _mm_load_si128((const __m128i *)k_pair_shuffle[p])));
+}
+
+CK_AVX2 static float dot_q2_K_avx2(int64_t n, const blk_q2_K *x, const blk_q8_K *y) {
+    const int64_t nb = n / 256;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const float dall = y[i].d * h2f_hw(x[i].d);
+        const float dmin = y[i].d * h2f_hw(x[i].dmin);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m128i scl = _mm_and_si128(sc8, m4);
+        const __m128i mins = _mm_and_si128(_mm_srli_epi16(sc8, 4), m4);
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const __m256i pm = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mins), bs);
+        const int summs = hsum_epi32_128(_mm_add_epi32(_mm256_castsi256_si128(pm), _mm256_extracti128_si256(pm, 1)));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int nn = 0; nn < 2; nn++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
+            for (int j = 0; j < 4; j++) {
+                const __m256i u = _mm256_and_si256(q, m3);
+                q = _mm256_srli_epi16(q, 2);
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * nn + 32 * j));
+                const __m256i p = _mm256_maddubs_epi16(u, yv);
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_u8(scl, 4 * nn + j)));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
+        accm += dmin * (float)summs;
+    }
+    return hsum_ps(acc) - accm;
+}
+
+CK_AVX2 static float dot_q3_K_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K *y) {
+    const int64_t nb = n / 256;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i m1 = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = h2f_hw(x[i].d) * y[i].d;
+        int8_t scb[16];
+        unpack_scales_q3_K(x[i].scales, scb);
+        const __m128i sc = _mm_loadu_si128((const __m128i *)scb);
+        // values are u - 4 with u = q2 | h << 2 in 0..7: subtract 4 * sum(scale * bsum) at the end.
+        const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sumi = _mm256_setzero_si256();
+        __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        for (int nn = 0; nn < 2; nn++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
+            for (int j = 0; j < 4; j++) {
+                const __m256i h = _mm256_slli_epi16(_mm256_and_si256(hm, m1), 2);
+                hm = _mm256_srli_epi16(hm, 1);
+                const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);
+                q = _mm256_srli_epi16(q, 2);
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * nn + 32 * j));
+                const __m256i p = _mm256_maddubs_epi16(u, yv);
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_s8(sc, 4 * nn + j)));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 2));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+// pshufb masks on 8 int16 scales: broadcast int16 element k to all 8 positions of a lane.
+static const uint8_t k_word_shuffle[8][16] __attribute__((aligned(16))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1},
+    {2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+    {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5},
+    {6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+    {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9},
+    {10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+    {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13},
+    {14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15},
+};
+
+CK_AVX2 static inline __m256i word_bcast(__m256i sc16x2, int k) {
+    return _mm256_shuffle_epi8(sc16x2, _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)k_word_shuffle[k])));
+}
+
+// Shared tail for Q4_K/Q5_K: the min term, sum_j min_j * (bsum[2j] + bsum[2j+1]).
+CK_AVX2 static inline int k4_min_term(const uint8_t *mn, const int16_t *bsums) {
+    const __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+    const __m128i b0 = _mm_loadu_si128((const __m128i *)bsums);
+    const __m128i b1 = _mm_loadu_si128((const __m128i *)(bsums + 8));
+    return hsum_epi32_128(_mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1)));
+}
+
+CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) {
+    const int64_t nb = n / 256;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = y[i].d * h2f_hw(x[i].d);
+        const float dmin = y[i].d * h2f_hw(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        unpack_scale_min_k4(x[i].scales, sc, mn);
+        accm += dmin * (float)k4_min_term(mn, y[i].bsums);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m256i lo = _mm256_and_si256(q, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), word_bcast(sc16, 2 * j));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), word_bcast(sc16, 2 * j + 1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc) - accm;
+}
+
+CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K *y) {
+    const int64_t nb = n / 256;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i m1 = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = y[i].d * h2f_hw(x[i].d);
+        const float dmin = y[i].d * h2f_hw(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        unpack_scale_min_k4(x[i].scales, sc, mn);
+        accm += dmin * (float)k4_min_term(mn, y[i].bsums);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4);
+            hb = _mm256_srli_epi16(hb, 1);
+            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4);
+            hb = _mm256_srli_epi16(hb, 1);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), word_bcast(sc16, 2 * j));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), word_bcast(sc16, 2 * j + 1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc) - accm;
+}
+
+CK_AVX2 static float dot_q6_K_avx2(int64_t n, const blk_q6_K *x, const blk_q8_K *y) {
+    const int64_t nb = n / 256;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = h2f_hw(x[i].d) * y[i].d;
+        const __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
+        // values are u - 32 with u in 0..63: subtract 32 * sum(scale * bsum) at the end.
+        const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int nn = 0; nn < 2; nn++) {
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * nn));
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn));
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn + 32));
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            const int8_t *q8 = y[i].qs + 128 * nn;
+            const __m256i p0 = _mm256_maddubs_epi16(q0, _mm256_loadu_si256((const __m256i *)(q8)));
+            const __m256i p1 = _mm256_maddubs_epi16(q1, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+            const __m256i p2 = _mm256_maddubs_epi16(q2, _mm256_loadu_si256((const __m256i *)(q8 + 64)));
+            const __m256i p3 = _mm256_maddubs_epi16(q3, _mm256_loadu_si256((const __m256i *)(q8 + 96)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p0, pair_scales_s8(sc, 4 * nn + 0)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p1, pair_scales_s8(sc, 4 * nn + 1)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p2, pair_scales_s8(sc, 4 * nn + 2)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p3, pair_scales_s8(sc, 4 * nn + 3)));
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+CK_AVX2 static float dot_f16_f32_avx2(int64_t n, const uint16_t *w, const float *a) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
+        acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a + i), acc0);
+        acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a + i + 8), acc1);
+    }
+    float s = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += h2f_hw(w[i]) * a[i];
+    return s;
+}
+
+CK_AVX2 static float dot_bf16_f32_avx2(int64_t n, const uint16_t *w, const float *a) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i))), 16));
+        const __m256 w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i + 8))), 16));
+        acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a + i), acc0);
+        acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a + i + 8), acc1);
+    }
+    float s = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) {
+        uint32_t b = (uint32_t)w[i] << 16;
+        float f;
+        memcpy(&f, &b, 4);
+        s += f * a[i];
+    }
+    return s;
+}
+
+CK_AVX2 static void f16_to_f32_avx2(const uint16_t *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = h2f_hw(x[i]);
+}
+
+CK_AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+#define CK_DISPATCH(avx2call, scalarcall) \
+    do { if (use_avx2()) return avx2call; return scalarcall; } while (0)
+#else
+#define CK_DISPATCH(avx2call, scalarcall) do { return scalarcall; } while (0)
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points.
+
+float ck_vec_dot_q4_0_q8_0(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q4_0_avx2(n, w, a), dot_q4_0_scalar(n, w, a));
+}
+float ck_vec_dot_q4_1_q8_1(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q4_1_avx2(n, w, a), dot_q4_1_scalar(n, w, a));
+}
+float ck_vec_dot_q5_0_q8_0(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q5_0_avx2(n, w, a), dot_q5_0_scalar(n, w, a));
+}
+float ck_vec_dot_q5_1_q8_1(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q5_1_avx2(n, w, a), dot_q5_1_scalar(n, w, a));
+}
+float ck_vec_dot_q8_0_q8_0(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q8_0_avx2(n, w, a), dot_q8_0_scalar(n, w, a));
+}
+float ck_vec_dot_q2_K_q8_K(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q2_K_avx2(n, w, a), dot_q2_K_scalar(n, w, a));
+}
+float ck_vec_dot_q3_K_q8_K(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q3_K_avx2(n, w, a), dot_q3_K_scalar(n, w, a));
+}
+float ck_vec_dot_q4_K_q8_K(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q4_K_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
+float ck_vec_dot_q5_K_q8_K(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q5_K_avx2(n, w, a), dot_q5_K_scalar(n, w, a));
+}
+float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q6_K_avx2(n, w, a), dot_q6_K_scalar(n, w, a));
+}
+float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a) {
+    CK_DISPATCH(dot_f16_f32_avx2(n, w, a), dot_f16_f32_scalar(n, w, a));
+}
+float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a) {
+    CK_DISPATCH(dot_bf16_f32_avx2(n, w, a), dot_bf16_f32_scalar(n, w, a));
+}
+
+void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n) {
+#if CK_X86
+    if (use_avx2()) { f16_to_f32_avx2(x, y, n); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = ck_h2f(x[i]);
+}
+
+void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
+#if CK_X86
+    if (use_avx2()) { f32_to_f16_avx2(x, y, n); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = ck_f2h(x[i]);
 }

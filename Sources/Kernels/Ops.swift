@@ -8,6 +8,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernels
 
 /// Sum of a[i] * b[i], i in 0..<count.
 @inlinable
@@ -205,20 +206,18 @@ public func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float
 
 /// Convert `count` F32 values to F16 bits (round to nearest even).
 public func f32ToF16(_ out: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n { out[i] = floatToFp16(x[i]) }
+    ck_f32_to_f16(x, out, Int64(n))
 }
 
 /// Convert `count` F16 bit patterns to F32.
 public func f16ToF32(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<UInt16>, count n: Int) {
-    for i in 0..<n { out[i] = fp16ToFloat(x[i]) }
+    ck_f16_to_f32(x, out, Int64(n))
 }
 
 /// Sum of a[i] * fp16(b[i]) — dot of an F32 vector with an F16 vector (e.g. a query against
 /// an F16 KV-cache row).
 public func dotF32F16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<UInt16>, count n: Int) -> Float {
-    var s: Float = 0
-    for i in 0..<n { s += a[i] * fp16ToFloat(b[i]) }
-    return s
+    ck_vec_dot_f16_f32(Int64(n), b, a)
 }
 
 /// y[i] += a * fp16(x[i]) — axpy with an F16 source (e.g. attention-weighted V from an F16 cache).

@@ -1,6 +1,14 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+// Quantized inner dot products and activation quantizers for the Kernels module.
+//
+// Block layouts are those of GGUF / ggml (see Sources/Kernels/QuantFormat.swift).
+// Every function is pure: `n` is the number of elements (a multiple of the block size),
+// `w` points at weight blocks, `a` at activation blocks of the paired format.
+// AVX2/FMA/F16C versions are chosen at run time when the CPU has them; otherwise
+// portable scalar code runs. Both give the same integer sums; only float rounding order differs.
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,8 +26,37 @@ static inline void _ck_spin_pause(void) {
 /// 1 if the AVX2 kernels are in use, 0 for the portable scalar kernels.
 int ck_uses_avx2(void);
 
+/// Force the portable scalar kernels (nonzero) or restore automatic selection (0) on the
+/// calling thread only. For tests.
+void ck_force_scalar(int on);
+
 /// Logical CPUs this process may run on (affinity mask), at least 1.
 int ck_available_cpus(void);
+
+// Activation quantizers: F32 -> Q8_0 / Q8_1 / Q8_K, as ggml's x86 CPU backend does.
+void ck_quantize_row_q8_0(const float *x, void *y, int64_t n);
+void ck_quantize_row_q8_1(const float *x, void *y, int64_t n);
+void ck_quantize_row_q8_K(const float *x, void *y, int64_t n);
+
+// Weight-row x activation-row dot products.
+float ck_vec_dot_q4_0_q8_0(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q4_1_q8_1(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q5_0_q8_0(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q5_1_q8_1(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q8_0_q8_0(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q2_K_q8_K(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q3_K_q8_K(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q4_K_q8_K(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q5_K_q8_K(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a);
+
+// Half-precision weight rows x F32 activations.
+float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
+float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);
+
+// Bulk conversions.
+void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n);
+void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,78 @@
+import Testing
+import Kernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@Suite struct OpsTests {
+    @Test func rmsNormMatchesReference() {
+        var rng = SplitMix64(seed: 11)
+        let n = 903
+        let x = randomFloats(n, rng: &rng, scale: 4)
+        let w = randomFloats(n, rng: &rng)
+        var out = [Float](repeating: 0, count: n)
+        rmsNorm(&out, x, weight: w, count: n, eps: 1e-6)
+        let ms = x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n)
+        let s = 1 / (ms + 1e-6).squareRoot()
+        for i in 0..<n { #expect(abs(Double(out[i]) - Double(x[i]) * s * Double(w[i])) < 1e-5) }
+        // in place
+        var y = x
+        y.withUnsafeMutableBufferPointer { p in rmsNorm(p.baseAddress!, p.baseAddress!, weight: w, count: n, eps: 1e-6) }
+        #expect(y == out)
+    }
+
+    @Test func softmaxMatchesReference() {
+        var rng = SplitMix64(seed: 12)
+        let n = 333
+        var x = randomFloats(n, rng: &rng, scale: 30)
+        x[5] = -.infinity
+        let m = x.max()!
+        let e = x.map { Foundation_exp(Double($0 - m)) }
+        let s = e.reduce(0, +)
+        softmax(&x, count: n)
+        for i in 0..<n { #expect(abs(Double(x[i]) - e[i] / s) < 1e-6) }
+        #expect(x[5] == 0)
+    }
+
+    @Test func activations() {
+        let xs: [Float] = [-6, -1, -0.5, 0, 0.3, 1, 2.5, 8]
+        var out = [Float](repeating: 0, count: xs.count)
+        silu(&out, xs, count: xs.count)
+        for i in 0..<xs.count { #expect(abs(Double(out[i]) - Double(xs[i]) / (1 + Foundation_exp(-Double(xs[i])))) < 1e-6) }
+        geluTanh(&out, xs, count: xs.count)
+        for i in 0..<xs.count {
+            let v = Double(xs[i])
+            let r = 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+            #expect(abs(Double(out[i]) - r) < 1e-5)
+        }
+        let up: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+        siluMul(&out, gate: xs, up: up, count: xs.count)
+        for i in 0..<xs.count { #expect(abs(Double(out[i]) - Double(xs[i]) / (1 + Foundation_exp(-Double(xs[i]))) * Double(up[i])) < 1e-5) }
+    }
+
+    @Test func elementwiseAndDots() {
+        var rng = SplitMix64(seed: 13)
+        let n = 1037
+        let a = randomFloats(n, rng: &rng), b = randomFloats(n, rng: &rng)
+        var o = [Float](repeating: 0, count: n)
+        add(&o, a, b, count: n)
+        for i in 0..<n { #expect(o[i] == a[i] + b[i]) }
+        mul(&o, a, b, count: n)
+        for i in 0..<n { #expect(o[i] == a[i] * b[i]) }
+        let d = dotF32(a, b, count: n)
+        let ref = (0..<n).reduce(0.0) { $0 + Double(a[$1]) * Double(b[$1]) }
+        #expect(abs(Double(d) - ref) < 1e-4)
+        var h = [UInt16](repeating: 0, count: n)
+        f32ToF16(&h, b, count: n)
+        let dh = dotF32F16(a, h, count: n)
+        let refh = (0..<n).reduce(0.0) { $0 + Double(a[$1]) * Double(fp16ToFloat(h[$1])) }
+        #expect(abs(Double(dh) - refh) < 1e-4)
+        var y = a
+        addScaled(&y, b, 0.5, count: n)
+        for i in 0..<n { #expect(y[i] == a[i] + 0.5 * b[i]) }
+    }
+}
+
+@inline(__always) func Foundation_exp(_ x: Double) -> Double { exp(x) }

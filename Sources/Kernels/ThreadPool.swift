@@ -21,19 +21,22 @@ import CKernels
 public final class ThreadPool: @unchecked Sendable {
     public let threads: Int
 
-    /// Scratch memory owned by the pool, used by `matmul` (see `Workspace`).
+    /// Scratch memory owned by the pool, used by `matmul` and `attention` (see `Workspace`).
     public let workspace: Workspace
 
-    // Job description, written by the caller before `generation` is bumped (release) and read
-    // by workers after they observe the new generation (acquire).
+    // Job description. Written by the caller before it publishes `state` (release); read by a
+    // worker only after it has claimed a chunk of that job (acquire), so it cannot change under
+    // the worker: the caller waits for every claimed chunk before it moves on.
     private var jobBody: ((Int, Int, Int) -> Void)?
     private var jobCount = 0
     private var jobChunk = 1
-    private var jobChunks = 0
 
+    /// Packed claim word: job tag (24 bits) << 40 | chunk count (20 bits) << 20 | next chunk (20 bits).
+    /// A worker that wakes late can only claim chunks of the job it woke for, never a newer one.
+    private let state = Atomic<UInt64>(0)
+    private let completedChunks = Atomic<Int>(0)
+    /// Bumped once per job to wake parked workers.
     private let generation = Atomic<Int>(0)
-    private let nextChunk = Atomic<Int>(0)
-    private let finishedWorkers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -41,8 +44,9 @@ public final class ThreadPool: @unchecked Sendable {
     private let callMutex: UnsafeMutablePointer<pthread_mutex_t>
     private var workers: [pthread_t] = []
 
-    /// Spin iterations (each a `pause`) a worker waits for new work before parking.
-    private let spinLimit = 1 << 14
+    /// How long an idle worker spins (with `pause`) waiting for the next job before parking.
+    private static let spinNanoseconds: UInt64 = 300_000
+    private static let fieldMask: UInt64 = (1 << 20) - 1
 
     public init(threads: Int) {
         self.threads = max(1, threads)
@@ -101,7 +105,8 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// As `parallelFor(_:minChunk:_:)`, and the body also receives the index (0..<threads) of the
-    /// thread running it, for per-thread scratch space. 0 is the calling thread.
+    /// thread running it, for per-thread scratch space. 0 is the calling thread. Two chunks
+    /// with the same index never run at the same time.
     public func parallelForWithThreadIndex(_ count: Int, minChunk: Int = 1, _ body: (Int, Int, Int) -> Void) {
         if count <= 0 { return }
         let grain = max(1, minChunk)
@@ -109,8 +114,9 @@ public final class ThreadPool: @unchecked Sendable {
             body(0, count, 0)
             return
         }
-        // About 4 chunks per thread balances load when other processes steal a core.
-        var chunk = (count + threads * 4 - 1) / (threads * 4)
+        // Several chunks per thread, so a thread that loses its core to another process
+        // holds up only a small piece of the work.
+        var chunk = (count + threads * 8 - 1) / (threads * 8)
         chunk = (chunk + grain - 1) / grain * grain
         let chunks = (count + chunk - 1) / chunk
         if chunks == 1 {
@@ -123,60 +129,82 @@ public final class ThreadPool: @unchecked Sendable {
             jobBody = escapable
             jobCount = count
             jobChunk = chunk
-            jobChunks = chunks
-            nextChunk.store(0, ordering: .relaxed)
-            finishedWorkers.store(0, ordering: .relaxed)
+            completedChunks.store(0, ordering: .relaxed)
+            let gen = generation.load(ordering: .relaxed) &+ 1
+            let tag = UInt64(truncatingIfNeeded: gen) & 0xFF_FFFF
+            state.store(tag << 40 | UInt64(chunks) << 20, ordering: .releasing)
             pthread_mutex_lock(mutex)
-            generation.add(1, ordering: .releasing)
+            generation.store(gen, ordering: .releasing)
             pthread_cond_broadcast(cond)
             pthread_mutex_unlock(mutex)
 
-            runChunks(escapable, worker: 0)
+            runChunks(tag: tag, worker: 0)
 
             var spins = 0
-            while finishedWorkers.load(ordering: .acquiring) < threads - 1 {
+            while completedChunks.load(ordering: .acquiring) < chunks {
                 spins += 1
-                if spins < 4096 { _spinPause() } else { sched_yield() }
+                if spins < 2048 { _spinPause() } else { sched_yield() }
             }
             jobBody = nil
         }
     }
 
-    @inline(__always)
-    private func runChunks(_ body: (Int, Int, Int) -> Void, worker: Int) {
-        let chunks = jobChunks, chunk = jobChunk, count = jobCount
+    /// Claim and run chunks of the job tagged `tag` until none is left.
+    private func runChunks(tag: UInt64, worker: Int) {
         while true {
-            let c = nextChunk.add(1, ordering: .relaxed).oldValue
-            if c >= chunks { break }
-            let start = c * chunk
-            body(start, min(count, start + chunk), worker)
+            var s = state.load(ordering: .acquiring)
+            var claimed = -1
+            while true {
+                if s >> 40 != tag { break }
+                let chunks = (s >> 20) & Self.fieldMask, next = s & Self.fieldMask
+                if next >= chunks { break }
+                let (exchanged, original) = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    claimed = Int(next)
+                    break
+                }
+                s = original
+            }
+            if claimed < 0 { return }
+            let start = claimed * jobChunk
+            jobBody.unsafelyUnwrapped(start, min(jobCount, start + jobChunk), worker)
+            completedChunks.add(1, ordering: .releasing)
         }
     }
 
     private func workerLoop(index: Int) {
         var seen = 0
         while true {
-            var spins = 0
             var gen = generation.load(ordering: .acquiring)
-            while gen == seen {
-                if spins < spinLimit {
+            if gen == seen {
+                let deadline = _monotonicNanoseconds() &+ Self.spinNanoseconds
+                var spins = 0
+                while gen == seen {
                     spins += 1
-                    _spinPause()
-                } else {
-                    pthread_mutex_lock(mutex)
-                    while generation.load(ordering: .acquiring) == seen {
-                        pthread_cond_wait(cond, mutex)
+                    if spins & 63 != 0 || _monotonicNanoseconds() < deadline {
+                        _spinPause()
+                    } else {
+                        pthread_mutex_lock(mutex)
+                        while generation.load(ordering: .acquiring) == seen {
+                            pthread_cond_wait(cond, mutex)
+                        }
+                        pthread_mutex_unlock(mutex)
                     }
-                    pthread_mutex_unlock(mutex)
+                    gen = generation.load(ordering: .acquiring)
                 }
-                gen = generation.load(ordering: .acquiring)
             }
             seen = gen
             if stopping.load(ordering: .acquiring) { return }
-            if let body = jobBody { runChunks(body, worker: index) }
-            finishedWorkers.add(1, ordering: .releasing)
+            runChunks(tag: UInt64(truncatingIfNeeded: gen) & 0xFF_FFFF, worker: index)
         }
     }
+}
+
+@inline(__always)
+func _monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 private final class WorkerContext {

@@ -121,6 +121,38 @@ import Kernels
         for i in 0..<64 { #expect(acc[i] == 3000) }
     }
 
+    @Test func oversubscribedStress() {
+        // More threads than cores: workers get preempted mid-job; every index must still run once.
+        let pool = ThreadPool(threads: 5)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 997)
+        hits.initialize(repeating: 0, count: 997)
+        defer { hits.deallocate() }
+        var expected = [Int](repeating: 0, count: 997)
+        for round in 0..<4000 {
+            let count = 1 + (round * 7919) % 997
+            pool.parallelFor(count, minChunk: 1 + round % 5) { s, e in for i in s..<e { hits[i] += 1 } }
+            for i in 0..<count { expected[i] += 1 }
+        }
+        for i in 0..<997 { #expect(hits[i] == expected[i], "index \(i)") }
+    }
+
+    @Test func concurrentCallersSerialize() async {
+        let pool = ThreadPool(threads: 2)
+        await withTaskGroup(of: Bool.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    let n = 500 + t
+                    let buf = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                    buf.initialize(repeating: 0, count: n)
+                    defer { buf.deallocate() }
+                    for _ in 0..<200 { pool.parallelFor(n) { s, e in for i in s..<e { buf[i] += 1 } } }
+                    return (0..<n).allSatisfy { buf[$0] == 200 }
+                }
+            }
+            for await ok in group { #expect(ok) }
+        }
+    }
+
     @Test func poolDeinitJoinsWorkers() {
         for _ in 0..<20 {
             let pool = ThreadPool(threads: 3)

@@ -187,8 +187,7 @@ struct Lexer {
             bodyFrom = k + 3
             while bodyFrom < src.count, isPySpace(src[bodyFrom]) { bodyFrom += 1 }
         } else if matches("%}", at: k) {
-            bodyFrom = k + 2
-            if bodyFrom < src.count, src[bodyFrom] == "\n" { bodyFrom += 1 }
+            bodyFrom = k + 2  // jinja2 does not apply trim_blocks after `{% raw %}`
         } else {
             return nil
         }

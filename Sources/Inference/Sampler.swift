@@ -53,28 +53,7 @@ public struct DistributionSampler: Sampler {
             candidates.selected = nil
             return
         }
-        let maxLogit = candidates.maxLogit
-        // Every candidate banned (-infinity): no distribution exists; fall back to the first.
-        guard maxLogit > -.infinity else {
-            candidates.selected = Int(candidates.storage[0].id)
-            return
-        }
-        let u = random.nextUnitDouble()
-        candidates.selected = candidates.withCandidates { c -> Int in
-            var total = 0.0
-            for x in c { total += Double(expf(x.logit - maxLogit)) }
-            let target = u * total
-            var running = 0.0
-            var lastPositive = 0
-            for i in 0..<c.count {
-                let p = Double(expf(c[i].logit - maxLogit))
-                if p > 0 { lastPositive = i }
-                running += p
-                if running > target { return Int(c[i].id) }
-            }
-            // Rounding left `target` just above the running sum: take the last possible token.
-            return Int(c[lastPositive].id)
-        }
+        candidates.selected = candidates.draw(random.nextUnitDouble())
     }
 }
 

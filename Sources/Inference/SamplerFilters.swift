@@ -19,9 +19,7 @@ public struct TopKSampler: Sampler {
 
     public func apply(_ candidates: inout SamplerCandidates) {
         guard k > 0 else { return }
-        let k = min(k, candidates.count)
-        candidates.sortTop(k)
-        candidates.markSortedAfterTruncating(to: k)
+        candidates.keepTop(k)
     }
 }
 
@@ -36,40 +34,7 @@ public struct TopPSampler: Sampler {
 
     public func apply(_ candidates: inout SamplerCandidates) {
         guard p < 1, candidates.count > 1 else { return }
-        let maxLogit = candidates.maxLogit
-        guard maxLogit > -.infinity else { return }
-        let total = candidates.withCandidates { c -> Float in
-            var sum: Float = 0
-            for x in c { sum += expf(x.logit - maxLogit) }
-            return sum
-        }
-        let target = p * total
-        // Most of the mass usually sits in a few hundred tokens: sort those first, and the
-        // rest only if the prefix does not reach p.
-        var sortedPrefix = candidates.count > 1024 ? 256 : candidates.count
-        var running: Float = 0
-        var i = 0
-        while true {
-            candidates.sortTop(sortedPrefix)
-            let limit = candidates.isSorted ? candidates.count : sortedPrefix
-            let keep = candidates.withCandidates { c -> Int? in
-                while i < limit {
-                    running += expf(c[i].logit - maxLogit)
-                    i += 1
-                    if running >= target { return i }
-                }
-                return nil
-            }
-            if let keep {
-                candidates.markSortedAfterTruncating(to: keep)
-                return
-            }
-            if limit == candidates.count {
-                candidates.markSortedAfterTruncating(to: candidates.count)
-                return
-            }
-            sortedPrefix = candidates.count
-        }
+        candidates.keepTopMass(p)
     }
 }
 
@@ -102,8 +67,7 @@ public struct TemperatureSampler: Sampler {
     public func apply(_ candidates: inout SamplerCandidates) {
         guard candidates.count > 0 else { return }
         if temperature <= 0 {
-            candidates.sortTop(1)
-            candidates.markSortedAfterTruncating(to: 1)
+            candidates.keepTop(1)
             return
         }
         if temperature == 1 { return }

@@ -103,6 +103,31 @@ func topKKeepsExactlyTheKLargest(k: Int) {
     #expect(flat.candidates.map(\.id) == [0, 1, 2])
 }
 
+@Test func partialSelectionHandlesWideRangesAndBannedTokens() {
+    // Logits spread over 200 units (past the 32-unit bucket range), with a third banned.
+    var logits = randomLogits(100_000, seed: 5, scale: 100)
+    for i in stride(from: 0, to: logits.count, by: 3) { logits[i] = -.infinity }
+    let finite = logits.indices.filter { logits[$0] > -.infinity }
+    for k in [1, 7, 300, finite.count, finite.count + 10] {
+        let c = apply(TopKSampler(k: k), to: logits)
+        let expected = logits.indices.sorted {
+            logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
+        }.prefix(k)
+        #expect(c.candidates.map { Int($0.id) } == Array(expected), "k = \(k)")
+    }
+    // Everything banned: top-k still keeps k (lowest ids), top-p and min-p leave them alone.
+    let banned = [Float](repeating: -.infinity, count: 5000)
+    #expect(apply(TopKSampler(k: 3), to: banned).candidates.map(\.id) == [0, 1, 2])
+    #expect(apply(TopPSampler(p: 0.5), to: banned).count == 5000)
+    #expect(apply(MinPSampler(p: 0.5), to: banned).count == 5000)
+    // NaN logits (a broken model) are never chosen.
+    var withNaN = [Float](repeating: 1, count: 2000)
+    withNaN[7] = .nan
+    withNaN[8] = 2
+    #expect(apply(TopKSampler(k: 1), to: withNaN).candidates.map(\.id) == [8])
+    #expect(apply(TopKSampler(k: 2000), to: withNaN).candidates.last?.id == 7)
+}
+
 @Test func topPKeepsSmallestSetReachingP() {
     // Probabilities 0.5, 0.2, 0.15, 0.1, 0.05, listed out of order.
     let probs: [Float] = [0.1, 0.5, 0.05, 0.2, 0.15]

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Draws download progress: a redrawn bar (bytes, rate, ETA) on a terminal, or a plain line
+/// every few seconds when stdout is a pipe or a CI log.
+final class ProgressBar: @unchecked Sendable {
+    private let interactive = Terminal.isInteractive
+    private let lock = NSLock()
+    private var start = Date()
+    private var lastLine = Date.distantPast
+    private var drawn = false
+
+    func restart() { lock.withLock { start = Date(); lastLine = .distantPast } }
+
+    func update(bytes: Int64, total: Int64?) {
+        lock.withLock {
+            let elapsed = max(Date().timeIntervalSince(start), 0.001)
+            let rate = Double(bytes) / elapsed
+            let done = total.map { bytes >= $0 } ?? false
+            if interactive {
+                let width = 30
+                var line: String
+                if let total, total > 0 {
+                    let fraction = min(Double(bytes) / Double(total), 1)
+                    let filled = Int(fraction * Double(width))
+                    let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+                    let eta = rate > 0 ? Double(total - bytes) / rate : .infinity
+                    line = String(format: "%@ %3.0f%% %@ / %@  %@/s  ETA %@", bar, fraction * 100, Terminal.bytes(bytes), Terminal.bytes(total), Terminal.bytes(Int64(rate)), Terminal.duration(eta))
+                } else {
+                    line = "\(Terminal.bytes(bytes))  \(Terminal.bytes(Int64(rate)))/s"
+                }
+                Terminal.write("\r\u{1B}[2K" + line)
+                drawn = true
+                if done { Terminal.write("\n"); drawn = false }
+            } else if done || Date().timeIntervalSince(lastLine) >= 5 {
+                lastLine = Date()
+                let totalText = total.map { " of \(Terminal.bytes($0)) (\(Int(Double(bytes) / Double(max($0, 1)) * 100))%)" } ?? ""
+                Terminal.line("downloaded \(Terminal.bytes(bytes))\(totalText), \(Terminal.bytes(Int64(rate)))/s")
+            }
+        }
+    }
+
+    /// Ends a half-drawn bar before other output.
+    func breakLine() {
+        lock.withLock { if drawn { Terminal.write("\n"); drawn = false } }
+    }
+}

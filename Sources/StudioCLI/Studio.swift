@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct Studio: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "studio",
+        abstract: "A self-hosted AI model studio: run, serve and work with open-weight models on your own machine.",
+        discussion: """
+            Models live in $STUDIO_HOME (default ~/.cache/studio). Examples:
+              studio pull qwen2.5-coder:0.5b        download the default model
+              studio inspect qwen2.5-coder:0.5b     show its metadata and quant mix
+              studio models                         list installed models
+            """,
+        version: "0.1.0",
+        subcommands: [Pull.self, Models.self, Inspect.self, Remove.self]
+    )
+}

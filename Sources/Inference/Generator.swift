@@ -41,6 +41,10 @@ public struct Generator<Source: LogitsSource> {
             throw GenerationError.promptTooLong(
                 promptTokens: prompt.count, alreadyInContext: used, contextLength: source.contextLength)
         }
+        if let bad = prompt.firstIndex(where: { $0 < 0 || $0 >= source.vocabularySize }) {
+            throw GenerationError.promptTokenOutOfRange(
+                token: prompt[bad], position: bad, vocabularySize: source.vocabularySize)
+        }
         var sampler: SamplerPipeline
         do {
             sampler = try SamplerPipeline(parameters: parameters, vocabularySize: source.vocabularySize)

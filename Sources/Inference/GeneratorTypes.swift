@@ -96,6 +96,7 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
     case promptTooLong(promptTokens: Int, alreadyInContext: Int, contextLength: Int)
     case invalidParameters(GenerateParametersError)
     case logitsCountMismatch(expected: Int, got: Int)
+    case promptTokenOutOfRange(token: Int, position: Int, vocabularySize: Int)
 
     public var description: String {
         switch self {
@@ -107,6 +108,8 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
             "the prompt has \(n) tokens and \(used) are already in the context of \(ctx), leaving no room to generate."
         case .invalidParameters(let e):
             e.description
+        case .promptTokenOutOfRange(let token, let position, let size):
+            "prompt token #\(position) is id \(token), outside the model's vocabulary of \(size) ids."
         case .logitsCountMismatch(let expected, let got):
             "the model returned \(got) logits but its vocabulary has \(expected) tokens."
         }

@@ -30,7 +30,7 @@ public struct TokenLogit: Sendable, Equatable {
 /// The candidates still in play for the next token, and the one chosen, if any.
 public struct SamplerCandidates: Sendable {
     /// Storage of vocabulary size; only the first `count` entries are candidates.
-    public private(set) var storage: [TokenLogit] = []
+    private(set) var storage: [TokenLogit] = []
     /// How many candidates are left.
     public private(set) var count: Int = 0
     /// Whether the candidates are in `TokenLogit.precedes` order (most likely first).
@@ -71,8 +71,8 @@ public struct SamplerCandidates: Sendable {
     /// The live candidates.
     public var candidates: ArraySlice<TokenLogit> { storage[0..<count] }
 
-    /// Runs `body` over the live candidates; `body` may change logits but not reorder them
-    /// unless it says so through the returned flag (true = still sorted).
+    /// Runs `body` over the live candidates. A body that reorders them or changes logits
+    /// non-uniformly must not be used on sorted candidates without clearing `isSorted`.
     @inline(__always)
     mutating func withCandidates<R>(
         _ body: (UnsafeMutableBufferPointer<TokenLogit>) throws -> R
@@ -81,11 +81,6 @@ public struct SamplerCandidates: Sendable {
         return try storage.withUnsafeMutableBufferPointer { all in
             try body(UnsafeMutableBufferPointer(rebasing: all[0..<n]))
         }
-    }
-
-    /// Keeps only the first `newCount` candidates.
-    mutating func truncate(to newCount: Int) {
-        count = max(0, min(count, newCount))
     }
 
     /// Keeps the candidates for which `keep` is true, preserving their order.
@@ -100,9 +95,6 @@ public struct SamplerCandidates: Sendable {
         }
         count = kept
     }
-
-    /// Marks the order as changed (after a sampler rescaled logits non-monotonically).
-    mutating func markUnsorted() { isSorted = false }
 
     // MARK: Partial selection
     //

@@ -23,6 +23,8 @@ private struct ScriptedSource: LogitsSource, Sendable {
     var counter: StepCounter? = nil
     /// Cancels the running task when this many steps have been taken.
     var cancelAtStep: Int? = nil
+    /// Logits to return beyond the vocabulary (a broken model).
+    var extraLogits = 0
 
     mutating func prefill(_ tokens: [Int]) throws -> [Float] {
         prefillCalls += 1
@@ -42,7 +44,7 @@ private struct ScriptedSource: LogitsSource, Sendable {
 
     func logits(at i: Int) -> [Float] {
         if i < script.count {
-            var l = [Float](repeating: 0, count: vocabularySize)
+            var l = [Float](repeating: 0, count: vocabularySize + extraLogits)
             l[script[i]] = 10
             return l
         }
@@ -145,11 +147,25 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
     }
     #expect(g.source.prefillCalls == 0)
     #expect(throws: GenerationError.emptyPrompt) { try g.generate(prompt: []) }
+    #expect(throws: GenerationError.promptTokenOutOfRange(token: 16, position: 1, vocabularySize: 16)) {
+        try g.generate(prompt: [1, 16])
+    }
+    #expect(throws: GenerationError.promptTokenOutOfRange(token: -1, position: 0, vocabularySize: 16)) {
+        try g.generate(prompt: [-1])
+    }
     // Seven tokens leave exactly one slot: one token comes out.
     let (r, _) = try run(&g, prompt: [Int](repeating: 1, count: 7))
     #expect(r.tokens.count == 1 && r.finishReason == .length)
     #expect(GenerationError.promptTooLong(promptTokens: 8, alreadyInContext: 0, contextLength: 8)
         .description.contains("at most 7"))
+}
+
+@Test func logitsOfTheWrongSizeAreAnError() throws {
+    var g = try generator(script: [1, 2])
+    g.source.extraLogits = 3
+    #expect(throws: GenerationError.logitsCountMismatch(expected: 16, got: 19)) {
+        try g.generate(prompt: [1])
+    }
 }
 
 @Test func invalidParametersAreRejectedByTheGenerator() {

@@ -210,6 +210,20 @@ static inline void unpack_scale_min_k4(const uint8_t *s, uint8_t *sc, uint8_t *m
     }
 }
 
+// Same unpacking on 32-bit words: scales 0..7 in *sc64, mins 0..7 in *mn64 (one byte each).
+static inline void unpack_scale_min_k4_words(const uint8_t *s, uint64_t *sc64, uint64_t *mn64) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, s, 4);
+    memcpy(&u1, s + 4, 4);
+    memcpy(&u2, s + 8, 4);
+    const uint32_t sc_lo = u0 & 0x3f3f3f3fu;
+    const uint32_t mn_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    *sc64 = (uint64_t)sc_lo | (uint64_t)sc_hi << 32;
+    *mn64 = (uint64_t)mn_lo | (uint64_t)mn_hi << 32;
+}
+
 // Q3_K: 16 six-bit scales packed in 12 bytes, stored with a bias of 32.
 static inline void unpack_scales_q3_K(const uint8_t *s, int8_t *out) {
     for (int i = 0; i < 16; i++) {
@@ -528,37 +542,60 @@ CK_AVX2 static float dot_q4_1_avx2(int64_t n, const blk_q4_1 *x, const blk_q8_1 
     return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;
 }
 
+CK_AVX2 static inline __m256i q5_0_values(const blk_q5_0 *b) {
+    // value = (nibble | 16*h) - 16: with h = 0 that is nibble | 0xF0 as a signed byte.
+    uint32_t qh;
+    memcpy(&qh, b->qh, 4);
+    return _mm256_or_si256(nibbles_32(b->qs), _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8((char)0xF0)));
+}
+
 CK_AVX2 static float dot_q5_0_avx2(int64_t n, const blk_q5_0 *x, const blk_q8_0 *y) {
     const int64_t nb = n / 32;
-    const __m256i hi_neg = _mm256_set1_epi8((char)0xF0);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        uint32_t qh;
-        memcpy(&qh, x[i].qh, 4);
-        // value = (nibble | 16*h) - 16: with h = 0 that is nibble | 0xF0 as a signed byte.
-        const __m256i q = _mm256_or_si256(nibbles_32(x[i].qs), _mm256_andnot_si256(bits_to_bytes(qh), hi_neg));
-        const __m256i p = dot_s8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
+        const __m256i p0 = dot_s8s8_i32(q5_0_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_s8s8_i32(q5_0_values(x + i + 1), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
     }
-    return hsum_ps(acc);
+    for (; i < nb; i++) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256i p0 = dot_s8s8_i32(q5_0_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+CK_AVX2 static inline __m256i q5_1_values(const blk_q5_1 *b) {
+    uint32_t qh;
+    memcpy(&qh, b->qh, 4);
+    return _mm256_or_si256(nibbles_32(b->qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
 }
 
 CK_AVX2 static float dot_q5_1_avx2(int64_t n, const blk_q5_1 *x, const blk_q8_1 *y) {
     const int64_t nb = n / 32;
-    const __m256i bit4 = _mm256_set1_epi8(0x10);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     float summs = 0.0f;
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s);
-        uint32_t qh;
-        memcpy(&qh, x[i].qh, 4);
-        const __m256i q = _mm256_or_si256(nibbles_32(x[i].qs), _mm256_and_si256(bits_to_bytes(qh), bit4));
-        const __m256i p = dot_u8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
+        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s) + h2f_hw(x[i + 1].m) * h2f_hw(y[i + 1].s);
+        const __m256i p0 = dot_u8s8_i32(q5_1_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_u8s8_i32(q5_1_values(x + i + 1), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
     }
-    return hsum_ps(acc) + summs;
+    for (; i < nb; i++) {
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s);
+        const __m256i p0 = dot_u8s8_i32(q5_1_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;
 }
 
 CK_AVX2 static float dot_q8_0_avx2(int64_t n, const blk_q8_0 *x, const blk_q8_0 *y) {
@@ -635,6 +672,20 @@ CK_AVX2 static float dot_q2_K_avx2(int64_t n, const blk_q2_K *x, const blk_q8_K 
     return hsum_ps(acc) - accm;
 }
 
+// The 16 scales of a Q3_K block as signed bytes (bias removed), from 32-bit word operations.
+CK_AVX2 static inline __m128i q3_K_scales_vec(const uint8_t *s) {
+    uint32_t a0, a1, a2;
+    memcpy(&a0, s, 4);
+    memcpy(&a1, s + 4, 4);
+    memcpy(&a2, s + 8, 4);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const uint32_t w0 = (a0 & m4) | ((a2 & m2) << 4);
+    const uint32_t w1 = (a1 & m4) | (((a2 >> 2) & m2) << 4);
+    const uint32_t w2 = ((a0 >> 4) & m4) | (((a2 >> 4) & m2) << 4);
+    const uint32_t w3 = ((a1 >> 4) & m4) | (((a2 >> 6) & m2) << 4);
+    return _mm_sub_epi8(_mm_setr_epi32((int)w0, (int)w1, (int)w2, (int)w3), _mm_set1_epi8(32));
+}
+
 CK_AVX2 static float dot_q3_K_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K *y) {
     const int64_t nb = n / 256;
     const __m256i m3 = _mm256_set1_epi8(3);
@@ -642,9 +693,7 @@ CK_AVX2 static float dot_q3_K_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float d = h2f_hw(x[i].d) * y[i].d;
-        int8_t scb[16];
-        unpack_scales_q3_K(x[i].scales, scb);
-        const __m128i sc = _mm_loadu_si128((const __m128i *)scb);
+        const __m128i sc = q3_K_scales_vec(x[i].scales);
         // values are u - 4 with u = q2 | h << 2 in 0..7: subtract 4 * sum(scale * bsum) at the end.
         const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), _mm256_loadu_si256((const __m256i *)y[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
@@ -684,8 +733,8 @@ CK_AVX2 static inline __m256i word_bcast(__m256i sc16x2, int k) {
 }
 
 // Shared tail for Q4_K/Q5_K: the min term, sum_j min_j * (bsum[2j] + bsum[2j+1]).
-CK_AVX2 static inline int k4_min_term(const uint8_t *mn, const int16_t *bsums) {
-    const __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+CK_AVX2 static inline int k4_min_term(uint64_t mn, const int16_t *bsums) {
+    const __m128i mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
     const __m128i b0 = _mm_loadu_si128((const __m128i *)bsums);
     const __m128i b1 = _mm_loadu_si128((const __m128i *)(bsums + 8));
     return hsum_epi32_128(_mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1)));
@@ -699,10 +748,10 @@ CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K 
     for (int64_t i = 0; i < nb; i++) {
         const float d = y[i].d * h2f_hw(x[i].d);
         const float dmin = y[i].d * h2f_hw(x[i].dmin);
-        uint8_t sc[8], mn[8];
-        unpack_scale_min_k4(x[i].scales, sc, mn);
+        uint64_t sc, mn;
+        unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
         accm += dmin * (float)k4_min_term(mn, y[i].bsums);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
@@ -728,10 +777,10 @@ CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K 
     for (int64_t i = 0; i < nb; i++) {
         const float d = y[i].d * h2f_hw(x[i].d);
         const float dmin = y[i].d * h2f_hw(x[i].dmin);
-        uint8_t sc[8], mn[8];
-        unpack_scale_min_k4(x[i].scales, sc, mn);
+        uint64_t sc, mn;
+        unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
         accm += dmin * (float)k4_min_term(mn, y[i].bsums);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
@@ -835,6 +884,173 @@ CK_AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
     for (; i < n; i++) y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Four-column kernels for batched matmul: one weight row against four activation rows
+// (a, a + stride, a + 2*stride, a + 3*stride). The weights are unpacked once for all four.
+// Each column's float accumulation is the same sequence of operations as the single-row
+// kernel, so out[c] is bit-identical to ck_vec_dot_*(n, w, a + c*stride).
+
+#define CK_COL(c) ((const void *)((const char *)a + (c) * stride))
+
+CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) {
+    const int64_t nb = n / 256;
+    const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4];
+    float accm[4] = {0, 0, 0, 0};
+    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
+        uint64_t sc, mn;
+        unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
+        __m256i sumi[4];
+        for (int c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m256i lo = _mm256_and_si256(q, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i s0 = word_bcast(sc16, 2 * j), s1 = word_bcast(sc16, 2 * j + 1);
+            for (int c = 0; c < 4; c++) {
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
+            }
+        }
+        for (int c = 0; c < 4; c++) {
+            const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
+            accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+}
+
+CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out) {
+    const int64_t nb = n / 256;
+    const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i m1 = _mm256_set1_epi8(1);
+    __m256 acc[4];
+    float accm[4] = {0, 0, 0, 0};
+    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
+        uint64_t sc, mn;
+        unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
+        __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi[4];
+        for (int c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4);
+            hb = _mm256_srli_epi16(hb, 1);
+            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4);
+            hb = _mm256_srli_epi16(hb, 1);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            const __m256i s0 = word_bcast(sc16, 2 * j), s1 = word_bcast(sc16, 2 * j + 1);
+            for (int c = 0; c < 4; c++) {
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j + 32));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
+                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
+            }
+        }
+        for (int c = 0; c < 4; c++) {
+            const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
+            accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+}
+
+CK_AVX2 static void gemm4_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) {
+    const int64_t nb = n / 256;
+    const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc[4];
+    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float xd = h2f_hw(x[i].d);
+        const __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
+        __m256i sumi[4];
+        for (int c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (int nn = 0; nn < 2; nn++) {
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * nn));
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn));
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn + 32));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                const __m256i s = pair_scales_s8(sc, 4 * nn + k);
+                for (int c = 0; c < 4; c++) {
+                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 128 * nn + 32 * k));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yv), s));
+                }
+            }
+        }
+        for (int c = 0; c < 4; c++) {
+            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
+            const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(bias, 5));
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
+        }
+    }
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]);
+}
+
+// Q8_0 and Q5_0: signed weights. The single-row kernels alternate two accumulators over
+// block pairs; the same pattern is kept here per column.
+CK_AVX2 static inline __m256i q8_0_values(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+CK_AVX2 static inline __m256i q4_0_values(const blk_q4_0 *b) { return _mm256_sub_epi8(nibbles_32(b->qs), _mm256_set1_epi8(8)); }
+
+// One block of a signed 32-element format against four columns, into accumulators `acc`.
+#define CK_GEMM4_BLOCK(VALUES_FN, acc)                                                                 \
+    do {                                                                                               \
+        const float xd = h2f_hw(x[i].d);                                                               \
+        const __m256i q = VALUES_FN(x + i);                                                            \
+        const __m256i aq = _mm256_sign_epi8(q, q);                                                     \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d = _mm256_set1_ps(xd * h2f_hw(y[c][i].d));                                   \
+            const __m256i yv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y[c][i].qs), q);   \
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, yv), _mm256_set1_epi16(1));   \
+            acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[c]);                                \
+        }                                                                                              \
+    } while (0)
+
+#define CK_GEMM4_SIGNED_32(NAME, BLK, VALUES_FN)                                                      \
+CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+    const int64_t nb = n / 32;                                                                         \
+    const blk_q8_0 *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    __m256 acc0[4], acc1[4];                                                                           \
+    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    while (i + 1 < nb) {                                                                               \
+        CK_GEMM4_BLOCK(VALUES_FN, acc0);                                                               \
+        i++;                                                                                           \
+        CK_GEMM4_BLOCK(VALUES_FN, acc1);                                                               \
+        i++;                                                                                           \
+    }                                                                                                  \
+    for (; i < nb; i++) CK_GEMM4_BLOCK(VALUES_FN, acc0);                                               \
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
+}
+
+CK_GEMM4_SIGNED_32(gemm4_q8_0_avx2, blk_q8_0, q8_0_values)
+CK_GEMM4_SIGNED_32(gemm4_q5_0_avx2, blk_q5_0, q5_0_values)
+CK_GEMM4_SIGNED_32(gemm4_q4_0_avx2, blk_q4_0, q4_0_values)
+
+
 #define CK_DISPATCH(avx2call, scalarcall) \
     do { if (use_avx2()) return avx2call; return scalarcall; } while (0)
 #else
@@ -880,6 +1096,26 @@ float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a) {
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a) {
     CK_DISPATCH(dot_bf16_f32_avx2(n, w, a), dot_bf16_f32_scalar(n, w, a));
 }
+
+// Four-column entry points: AVX2 micro-kernel, or four single dot products.
+#if CK_X86
+#define CK_GEMM4(NAME, KERNEL, DOT)                                                           \
+void NAME(int64_t n, const void *w, const void *a, size_t stride, float *out) {               \
+    if (use_avx2()) { KERNEL(n, w, a, stride, out); return; }                                 \
+    for (int c = 0; c < 4; c++) out[c] = DOT(n, w, CK_COL(c));                                \
+}
+#else
+#define CK_GEMM4(NAME, KERNEL, DOT)                                                           \
+void NAME(int64_t n, const void *w, const void *a, size_t stride, float *out) {               \
+    for (int c = 0; c < 4; c++) out[c] = DOT(n, w, (const char *)a + c * stride);              \
+}
+#endif
+CK_GEMM4(ck_gemm4_q4_0_q8_0, gemm4_q4_0_avx2, ck_vec_dot_q4_0_q8_0)
+CK_GEMM4(ck_gemm4_q5_0_q8_0, gemm4_q5_0_avx2, ck_vec_dot_q5_0_q8_0)
+CK_GEMM4(ck_gemm4_q8_0_q8_0, gemm4_q8_0_avx2, ck_vec_dot_q8_0_q8_0)
+CK_GEMM4(ck_gemm4_q4_K_q8_K, gemm4_q4_K_avx2, ck_vec_dot_q4_K_q8_K)
+CK_GEMM4(ck_gemm4_q5_K_q8_K, gemm4_q5_K_avx2, ck_vec_dot_q5_K_q8_K)
+CK_GEMM4(ck_gemm4_q6_K_q8_K, gemm4_q6_K_avx2, ck_vec_dot_q6_K_q8_K)
 
 void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n) {
 #if CK_X86

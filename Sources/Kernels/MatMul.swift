@@ -65,6 +65,24 @@ func quantDotKernel(_ format: QuantFormat) -> QuantDot? {
     }
 }
 
+@usableFromInline
+typealias QuantGemm4 = @convention(c) (Int64, UnsafeRawPointer?, UnsafeRawPointer?, Int, UnsafeMutablePointer<Float>?) -> Void
+
+/// Kernels computing one weight row against four activation rows at once (bit-identical to
+/// four single dot products), where one exists.
+@usableFromInline
+func quantGemm4Kernel(_ format: QuantFormat) -> QuantGemm4? {
+    switch format {
+    case .q4_0: return ck_gemm4_q4_0_q8_0
+    case .q5_0: return ck_gemm4_q5_0_q8_0
+    case .q8_0: return ck_gemm4_q8_0_q8_0
+    case .q4_K: return ck_gemm4_q4_K_q8_K
+    case .q5_K: return ck_gemm4_q5_K_q8_K
+    case .q6_K: return ck_gemm4_q6_K_q8_K
+    default: return nil
+    }
+}
+
 /// Dot product of one weight row (`count` elements of `weightFormat`) with one activation row
 /// already quantized to `weightFormat.activationFormat` (or F32 for F32/F16/BF16 weights).
 public func vecDot(_ weightFormat: QuantFormat, count: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer) -> Float {
@@ -119,6 +137,7 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMuta
 
     let aRowBytes = act.rowBytes(cols)
     let kernel = quantDotKernel(format)!
+    let gemm4 = quantGemm4Kernel(format)
     pool.workspace.withBuffer(bytes: aRowBytes * batch) { qa in
         if batch == 1 {
             quantizeActivations(act, x, qa, count: cols)
@@ -129,9 +148,40 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMuta
         }
         let qaConst = UnsafeRawPointer(qa)
         let n = Int64(cols)
-        matmulTiled(rows: rows, batch: batch, pool: pool) { r, b in
-            kernel(n, wBase + r * wRowBytes, qaConst + b * aRowBytes)
-        } store: { r, b, v in y[b * rows + r] = v }
+        guard batch > 1, let gemm4 else {
+            matmulTiled(rows: rows, batch: batch, pool: pool) { r, b in
+                kernel(n, wBase + r * wRowBytes, qaConst + b * aRowBytes)
+            } store: { r, b, v in y[b * rows + r] = v }
+            return
+        }
+        // Batched: each weight row meets its block of activation rows four at a time.
+        pool.parallelFor(rows, minChunk: matmulRowGroup) { start, end in
+            var out4 = SIMD4<Float>()
+            withUnsafeMutableBytes(of: &out4) { raw in
+                let o = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                var b0 = 0
+                while b0 < batch {
+                    let b1 = min(batch, b0 + matmulBatchBlock)
+                    for r in start..<end {
+                        let wr = wBase + r * wRowBytes
+                        var b = b0
+                        while b + 4 <= b1 {
+                            gemm4(n, wr, qaConst + b * aRowBytes, aRowBytes, o)
+                            y[b * rows + r] = o[0]
+                            y[(b + 1) * rows + r] = o[1]
+                            y[(b + 2) * rows + r] = o[2]
+                            y[(b + 3) * rows + r] = o[3]
+                            b += 4
+                        }
+                        while b < b1 {
+                            y[b * rows + r] = kernel(n, wr, qaConst + b * aRowBytes)
+                            b += 1
+                        }
+                    }
+                    b0 = b1
+                }
+            }
+        }
     }
 }
 

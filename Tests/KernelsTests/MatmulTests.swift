@@ -49,6 +49,34 @@ import Kernels
         }
     }
 
+    /// Batched results equal one-at-a-time results bit for bit (the GEMM kernels keep each
+    /// column's float operation order), for batch sizes around the 4-column kernel width.
+    @Test(arguments: weightFormats)
+    func batchedEqualsSingle(_ f: QuantFormat) {
+        var rng = SplitMix64(seed: 777 ^ UInt64(f.rawValue))
+        let cols = f.blockSize == 256 ? 768 : 800, rows = 13  // 800: odd block count
+        let wb = randomBlocks(f, blocks: rows * cols / f.blockSize, rng: &rng)
+        for batch in [2, 4, 5, 9, 40] {
+            let x = randomFloats(batch * cols, rng: &rng)
+            var yb = [Float](repeating: .nan, count: batch * rows)
+            var ys = yb
+            wb.withUnsafeBytes { raw in
+                let w = WeightMatrix(format: f, rows: rows, cols: cols, base: raw.baseAddress!)
+                matmul(w, x, &yb, batch: batch, pool: Self.pool2)
+                x.withUnsafeBufferPointer { xp in
+                    ys.withUnsafeMutableBufferPointer { yp in
+                        for b in 0..<batch {
+                            var one = [Float](repeating: 0, count: rows)
+                            matmul(w, xp.baseAddress! + b * cols, &one, batch: 1, pool: Self.pool1)
+                            for r in 0..<rows { yp[b * rows + r] = one[r] }
+                        }
+                    }
+                }
+            }
+            #expect(yb == ys, "\(f) batch \(batch)")
+        }
+    }
+
     @Test func dequantizeWeightRow() {
         var rng = SplitMix64(seed: 5)
         let f = QuantFormat.q4_K, cols = 512, rows = 3

@@ -50,6 +50,15 @@ float ck_vec_dot_q4_K_q8_K(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q5_K_q8_K(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a);
 
+// One weight row against four activation rows a + c*stride (c = 0..3): out[c] is bit-identical
+// to the single dot product, but the weights are unpacked once. For batched matmul (prefill).
+void ck_gemm4_q4_0_q8_0(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q5_0_q8_0(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q8_0_q8_0(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q4_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q5_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
+
 // Half-precision weight rows x F32 activations.
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);

@@ -71,7 +71,7 @@ private enum Vocab {
 /// Bans the end-of-generation tokens, for runs over pseudo-random logits.
 private let noEnd: [Int: Float] = [Vocab.eos: -.infinity, Vocab.eot: -.infinity]
 
-private func generator(
+private func makeGenerator(
     script: [Int], context: Int = 64, _ configure: (inout GenerateParameters) -> Void = { _ in }
 ) throws -> Generator<ScriptedSource> {
     var params = GenerateParameters.greedy
@@ -82,7 +82,7 @@ private func generator(
 }
 
 /// Runs a generation and collects its events.
-private func run(_ g: inout Generator<ScriptedSource>, prompt: [Int] = [1, 2]) throws
+private func runCollecting(_ g: inout Generator<ScriptedSource>, prompt: [Int] = [1, 2]) throws
     -> (GenerationResult, [GenerationEvent])
 {
     var events: [GenerationEvent] = []
@@ -90,7 +90,7 @@ private func run(_ g: inout Generator<ScriptedSource>, prompt: [Int] = [1, 2]) t
     return (result, events)
 }
 
-private func deltas(_ events: [GenerationEvent]) -> [String] {
+private func textDeltas(_ events: [GenerationEvent]) -> [String] {
     events.compactMap {
         switch $0 {
         case .token(let t): t.text
@@ -103,24 +103,24 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 // MARK: - Stopping
 
 @Test func stopsOnEndOfGenerationToken() throws {
-    var g = try generator(script: [1, 2, 5, Vocab.eos, 4])
-    let (r, events) = try run(&g)
+    var g = try makeGenerator(script: [1, 2, 5, Vocab.eos, 4])
+    let (r, events) = try runCollecting(&g)
     #expect(r.tokens == [1, 2, 5])
     #expect(r.text == "Hello!")
     #expect(r.finishReason == .stop)
     #expect(r.stopString == nil)
     #expect(r.promptTokens == [1, 2])
-    #expect(deltas(events) == ["Hel", "lo", "!"])
+    #expect(textDeltas(events) == ["Hel", "lo", "!"])
     #expect(g.source.steps == 3)  // 1, 2 and 5 are fed back; the EOS token is not
     #expect(g.source.count == 5)
     // Any id in the set ends generation.
-    var h = try generator(script: [1, Vocab.eot, 2])
-    #expect(try run(&h).0.tokens == [1])
+    var h = try makeGenerator(script: [1, Vocab.eot, 2])
+    #expect(try runCollecting(&h).0.tokens == [1])
 }
 
 @Test func maxTokensEndsWithLength() throws {
-    var g = try generator(script: [1, 2, 3, 4, 5]) { $0.maxTokens = 3 }
-    let (r, _) = try run(&g)
+    var g = try makeGenerator(script: [1, 2, 3, 4, 5]) { $0.maxTokens = 3 }
+    let (r, _) = try runCollecting(&g)
     #expect(r.tokens == [1, 2, 3])
     #expect(r.text == "Hello wo")
     #expect(r.finishReason == .length)
@@ -129,8 +129,8 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 
 @Test func fullContextEndsWithLength() throws {
     // Context 8, prompt 5: three tokens fit; the model is never asked past its context.
-    var g = try generator(script: [1, 2, 3, 4, 5, 10, 10, 10], context: 8)
-    let (r, _) = try run(&g, prompt: [10, 10, 10, 10, 10])
+    var g = try makeGenerator(script: [1, 2, 3, 4, 5, 10, 10, 10], context: 8)
+    let (r, _) = try runCollecting(&g, prompt: [10, 10, 10, 10, 10])
     #expect(r.tokens == [1, 2, 3])
     #expect(r.finishReason == .length)
     #expect(g.source.count == 7)  // the last token was chosen but needs no model step
@@ -138,7 +138,7 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 }
 
 @Test func promptThatLeavesNoRoomIsAnErrorBeforeAnyWork() throws {
-    var g = try generator(script: [1], context: 8)
+    var g = try makeGenerator(script: [1], context: 8)
     #expect(throws: GenerationError.promptTooLong(promptTokens: 8, alreadyInContext: 0, contextLength: 8)) {
         try g.generate(prompt: [Int](repeating: 1, count: 8))
     }
@@ -154,14 +154,14 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
         try g.generate(prompt: [-1])
     }
     // Seven tokens leave exactly one slot: one token comes out.
-    let (r, _) = try run(&g, prompt: [Int](repeating: 1, count: 7))
+    let (r, _) = try runCollecting(&g, prompt: [Int](repeating: 1, count: 7))
     #expect(r.tokens.count == 1 && r.finishReason == .length)
     #expect(GenerationError.promptTooLong(promptTokens: 8, alreadyInContext: 0, contextLength: 8)
         .description.contains("at most 7"))
 }
 
 @Test func logitsOfTheWrongSizeAreAnError() throws {
-    var g = try generator(script: [1, 2])
+    var g = try makeGenerator(script: [1, 2])
     g.source.extraLogits = 3
     #expect(throws: GenerationError.logitsCountMismatch(expected: 16, got: 19)) {
         try g.generate(prompt: [1])
@@ -170,10 +170,10 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 
 @Test func invalidParametersAreRejectedByTheGenerator() {
     #expect(throws: GenerationError.invalidParameters(.logitBiasTokenOutOfRange(token: 99, vocabularySize: 16))) {
-        _ = try generator(script: []) { $0.logitBias = [99: 1] }
+        _ = try makeGenerator(script: []) { $0.logitBias = [99: 1] }
     }
     #expect(throws: GenerationError.invalidParameters(.invalidTemperature(-1))) {
-        _ = try generator(script: []) { $0.temperature = -1 }
+        _ = try makeGenerator(script: []) { $0.temperature = -1 }
     }
 }
 
@@ -181,31 +181,31 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 
 @Test func stopStringAcrossTokensIsNeverEmitted() throws {
     // "Hel" "lo" " wo" "rld": the stop "lo w" spans three tokens.
-    var g = try generator(script: [1, 2, 3, 4, 5]) { $0.stop = ["lo w"] }
-    let (r, events) = try run(&g)
+    var g = try makeGenerator(script: [1, 2, 3, 4, 5]) { $0.stop = ["lo w"] }
+    let (r, events) = try runCollecting(&g)
     #expect(r.text == "Hel")
     #expect(r.finishReason == .stop)
     #expect(r.stopString == "lo w")
     #expect(r.tokens == [1, 2, 3])
     // "l" is held after "Hel", "lo" is held after "lo", then the match releases nothing.
-    #expect(deltas(events) == ["He", "l", ""])
+    #expect(textDeltas(events) == ["He", "l", ""])
 }
 
 @Test func heldBackTextIsReleasedWhenItIsNotAStop() throws {
     // "x" might start "xyz", so it waits; "!" settles it.
-    var g = try generator(script: [1, 10, 5, Vocab.eos]) { $0.stop = ["xyz"] }
-    var (r, events) = try run(&g)
-    #expect(deltas(events) == ["Hel", "", "x!"])
+    var g = try makeGenerator(script: [1, 10, 5, Vocab.eos]) { $0.stop = ["xyz"] }
+    var (r, events) = try runCollecting(&g)
+    #expect(textDeltas(events) == ["Hel", "", "x!"])
     #expect(r.text == "Helx!")
     // Held at the end-of-generation token: released as a final text event.
-    g = try generator(script: [1, 10, Vocab.eos]) { $0.stop = ["xyz"] }
-    (r, events) = try run(&g)
-    #expect(deltas(events) == ["Hel", "", "[x]"])
+    g = try makeGenerator(script: [1, 10, Vocab.eos]) { $0.stop = ["xyz"] }
+    (r, events) = try runCollecting(&g)
+    #expect(textDeltas(events) == ["Hel", "", "[x]"])
     #expect(r.text == "Helx" && r.finishReason == .stop && r.stopString == nil)
     // Held when max tokens is reached: released with the last token.
-    g = try generator(script: [1, 10, 5]) { $0.stop = ["xyz"]; $0.maxTokens = 2 }
-    (r, events) = try run(&g)
-    #expect(deltas(events) == ["Hel", "x"])
+    g = try makeGenerator(script: [1, 10, 5]) { $0.stop = ["xyz"]; $0.maxTokens = 2 }
+    (r, events) = try runCollecting(&g)
+    #expect(textDeltas(events) == ["Hel", "x"])
     #expect(r.text == "Helx" && r.finishReason == .length)
 }
 
@@ -239,9 +239,9 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 // MARK: - Text assembly
 
 @Test func multiByteCharactersSplitAcrossTokensComeOutWhole() throws {
-    var g = try generator(script: [6, 7, 8, 9, 14, 1, Vocab.eos])
-    let (r, events) = try run(&g)
-    #expect(deltas(events) == ["", "é", "", "😀", "中", "Hel"])
+    var g = try makeGenerator(script: [6, 7, 8, 9, 14, 1, Vocab.eos])
+    let (r, events) = try runCollecting(&g)
+    #expect(textDeltas(events) == ["", "é", "", "😀", "中", "Hel"])
     #expect(r.text == "é😀中Hel")
     for case .token(let t) in events {
         #expect(!t.text.unicodeScalars.contains("\u{FFFD}"))
@@ -250,8 +250,8 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 
 @Test func unfinishedOrInvalidBytesBecomeReplacementCharacters() throws {
     // 0xFF is never valid; a lone lead byte at the end is flushed as U+FFFD.
-    var g = try generator(script: [1, 11, 2, 6]) { $0.maxTokens = 4 }
-    let (r, _) = try run(&g)
+    var g = try makeGenerator(script: [1, 11, 2, 6]) { $0.maxTokens = 4 }
+    let (r, _) = try runCollecting(&g)
     #expect(r.text == "Hel\u{FFFD}lo\u{FFFD}")
     var d = StreamingUTF8Decoder()
     #expect(d.append([0xE4]) == "")
@@ -268,13 +268,13 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 
 @Test func generatorLogprobsAreRawLogSoftmax() throws {
     // The bias makes token 5 win, but logprobs describe the model's raw logits.
-    var g = try generator(script: [1, 2, 3]) {
+    var g = try makeGenerator(script: [1, 2, 3]) {
         $0.maxTokens = 3
         $0.logprobs = true
         $0.topLogprobs = 2
         $0.logitBias = [5: 20]
     }
-    let (r, events) = try run(&g)
+    let (r, events) = try runCollecting(&g)
     #expect(r.tokens == [5, 5, 5])
     let lp = try #require(r.logprobs)
     #expect(lp.count == 3)
@@ -288,13 +288,13 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
     for case .token(let t) in events { perToken.append(try #require(t.logprobs)) }
     #expect(perToken == lp)
     // Off by default.
-    var h = try generator(script: [1]) { $0.maxTokens = 1 }
-    #expect(try run(&h).0.logprobs == nil)
+    var h = try makeGenerator(script: [1]) { $0.maxTokens = 1 }
+    #expect(try runCollecting(&h).0.logprobs == nil)
 }
 
 @Test func sameSeedSameTextDifferentSeedDiffers() throws {
     func sample(_ seed: UInt64) throws -> [Int] {
-        var g = try generator(script: []) {
+        var g = try makeGenerator(script: []) {
             $0.temperature = 1
             $0.topK = 0
             $0.minP = 0
@@ -302,7 +302,7 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
             $0.maxTokens = 40
             $0.logitBias = noEnd
         }
-        let r = try run(&g).0
+        let r = try runCollecting(&g).0
         #expect(r.seed == seed)
         return r.tokens
     }
@@ -312,7 +312,7 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 }
 
 @Test func streamDeliversTokensThenSummary() async throws {
-    let g = try generator(script: [1, 2, 3, 4, 5, Vocab.eos]) { $0.stop = ["rld"] }
+    let g = try makeGenerator(script: [1, 2, 3, 4, 5, Vocab.eos]) { $0.stop = ["rld"] }
     var text = ""
     var ids: [Int] = []
     var summary: GenerationResult?
@@ -335,7 +335,7 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 }
 
 @Test func streamErrorsArriveAsThrows() async throws {
-    var g = try generator(script: [1], context: 4)
+    var g = try makeGenerator(script: [1], context: 4)
     g.source.count = 3  // an earlier turn already fills the context
     let stream = Generator.stream(g, prompt: [1])
     await #expect(throws: GenerationError.promptTooLong(promptTokens: 1, alreadyInContext: 3, contextLength: 4)) {
@@ -344,7 +344,7 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 }
 
 @Test func cancellingTheTaskStopsPromptly() async throws {
-    var g = try generator(script: [1, 2, 3], context: 1_000_000) { $0.logitBias = noEnd }
+    var g = try makeGenerator(script: [1, 2, 3], context: 1_000_000) { $0.logitBias = noEnd }
     g.source.cancelAtStep = 5
     let task = Task { [g] in
         var g = g
@@ -356,7 +356,7 @@ private func deltas(_ events: [GenerationEvent]) -> [String] {
 }
 
 @Test func abandoningTheStreamCancelsGeneration() async throws {
-    var g = try generator(script: [], context: 10_000_000) { $0.logitBias = noEnd }
+    var g = try makeGenerator(script: [], context: 10_000_000) { $0.logitBias = noEnd }
     let counter = StepCounter()
     g.source.counter = counter
     var received = 0

@@ -4,20 +4,20 @@ import Testing
 import Inference
 
 /// Deterministic pseudo-random logits in [-scale, scale) for a vocabulary of `n`.
-private func randomLogits(_ n: Int, seed: UInt64, scale: Float = 8) -> [Float] {
+private func pseudoRandomLogits(_ n: Int, seed: UInt64, scale: Float = 8) -> [Float] {
     var rng = SeededRandom(seed: seed)
     return (0..<n).map { _ in Float(rng.nextUnitDouble() * 2 - 1) * scale }
 }
 
 /// Softmax in Double, as a reference.
-private func softmax(_ logits: [Float]) -> [Double] {
+private func referenceSoftmax(_ logits: [Float]) -> [Double] {
     let m = Double(logits.max()!)
     let e = logits.map { exp(Double($0) - m) }
     let s = e.reduce(0, +)
     return e.map { $0 / s }
 }
 
-private func apply(_ sampler: some Sampler, to logits: [Float]) -> SamplerCandidates {
+private func applySampler(_ sampler: some Sampler, to logits: [Float]) -> SamplerCandidates {
     var c = SamplerCandidates(logits: logits)
     var s = sampler
     s.apply(&c)
@@ -25,7 +25,7 @@ private func apply(_ sampler: some Sampler, to logits: [Float]) -> SamplerCandid
 }
 
 /// Parameters with every filter off: plain softmax sampling at `temperature`.
-private func plain(temperature: Float, seed: UInt64) -> GenerateParameters {
+private func unfilteredParameters(temperature: Float, seed: UInt64) -> GenerateParameters {
     GenerateParameters(temperature: temperature, topK: 0, topP: 1, minP: 0, seed: seed)
 }
 
@@ -49,31 +49,31 @@ private func plain(temperature: Float, seed: UInt64) -> GenerateParameters {
 // MARK: - Greedy and temperature
 
 @Test func greedyPicksArgmax() {
-    let logits = randomLogits(50_000, seed: 7)
+    let logits = pseudoRandomLogits(50_000, seed: 7)
     let argmax = logits.indices.max { logits[$0] < logits[$1] }!
-    #expect(apply(GreedySampler(), to: logits).selected == argmax)
+    #expect(applySampler(GreedySampler(), to: logits).selected == argmax)
 
     var pipeline = try! SamplerPipeline(parameters: .greedy)
     #expect(pipeline.sample(logits) == argmax)
     // Ties go to the lower id.
-    #expect(apply(GreedySampler(), to: [1, 5, 2, 5, 5]).selected == 1)
+    #expect(applySampler(GreedySampler(), to: [1, 5, 2, 5, 5]).selected == 1)
 }
 
 @Test func temperatureZeroIsGreedyWhateverTheSeed() throws {
-    let logits = randomLogits(1000, seed: 3)
+    let logits = pseudoRandomLogits(1000, seed: 3)
     let argmax = logits.indices.max { logits[$0] < logits[$1] }!
     for seed in UInt64(0)..<20 {
         var p = try SamplerPipeline(parameters: GenerateParameters(temperature: 0, seed: seed))
         #expect(p.sample(logits) == argmax)
     }
     // The temperature sampler itself at 0 keeps only the most likely candidate.
-    let c = apply(TemperatureSampler(temperature: 0), to: logits)
+    let c = applySampler(TemperatureSampler(temperature: 0), to: logits)
     #expect(c.count == 1 && Int(c.candidates.first!.id) == argmax)
 }
 
 @Test func temperatureDividesLogits() {
     let logits: [Float] = [1, -2, 3.5, 0]
-    let c = apply(TemperatureSampler(temperature: 0.5), to: logits)
+    let c = applySampler(TemperatureSampler(temperature: 0.5), to: logits)
     #expect(c.candidates.map(\.logit) == [2, -4, 7, 0])
     #expect(c.count == 4)
 }
@@ -83,8 +83,8 @@ private func plain(temperature: Float, seed: UInt64) -> GenerateParameters {
 @Test(arguments: [1, 2, 40, 999, 1000, 5000])
 func topKKeepsExactlyTheKLargest(k: Int) {
     let n = 152_064
-    let logits = randomLogits(n, seed: UInt64(k))
-    let c = apply(TopKSampler(k: k), to: logits)
+    let logits = pseudoRandomLogits(n, seed: UInt64(k))
+    let c = applySampler(TopKSampler(k: k), to: logits)
     let expected = logits.indices.sorted {
         logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
     }.prefix(k)
@@ -95,21 +95,21 @@ func topKKeepsExactlyTheKLargest(k: Int) {
 
 @Test func topKEdgeCases() {
     let logits: [Float] = [3, 1, 2]
-    #expect(apply(TopKSampler(k: 0), to: logits).count == 3)  // disabled
-    let all = apply(TopKSampler(k: 10), to: logits)  // more than the vocabulary
+    #expect(applySampler(TopKSampler(k: 0), to: logits).count == 3)  // disabled
+    let all = applySampler(TopKSampler(k: 10), to: logits)  // more than the vocabulary
     #expect(all.candidates.map(\.id) == [0, 2, 1])
     // Equal logits: exactly k survive, lower ids first.
-    let flat = apply(TopKSampler(k: 3), to: [Float](repeating: 1, count: 10))
+    let flat = applySampler(TopKSampler(k: 3), to: [Float](repeating: 1, count: 10))
     #expect(flat.candidates.map(\.id) == [0, 1, 2])
 }
 
 @Test func partialSelectionHandlesWideRangesAndBannedTokens() {
     // Logits spread over 200 units (past the 32-unit bucket range), with a third banned.
-    var logits = randomLogits(100_000, seed: 5, scale: 100)
+    var logits = pseudoRandomLogits(100_000, seed: 5, scale: 100)
     for i in stride(from: 0, to: logits.count, by: 3) { logits[i] = -.infinity }
     let finite = logits.indices.filter { logits[$0] > -.infinity }
     for k in [1, 7, 300, finite.count, finite.count + 10] {
-        let c = apply(TopKSampler(k: k), to: logits)
+        let c = applySampler(TopKSampler(k: k), to: logits)
         let expected = logits.indices.sorted {
             logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
         }.prefix(k)
@@ -117,22 +117,22 @@ func topKKeepsExactlyTheKLargest(k: Int) {
     }
     // Everything banned: top-k still keeps k (lowest ids), top-p and min-p leave them alone.
     let banned = [Float](repeating: -.infinity, count: 5000)
-    #expect(apply(TopKSampler(k: 3), to: banned).candidates.map(\.id) == [0, 1, 2])
-    #expect(apply(TopPSampler(p: 0.5), to: banned).count == 5000)
-    #expect(apply(MinPSampler(p: 0.5), to: banned).count == 5000)
+    #expect(applySampler(TopKSampler(k: 3), to: banned).candidates.map(\.id) == [0, 1, 2])
+    #expect(applySampler(TopPSampler(p: 0.5), to: banned).count == 5000)
+    #expect(applySampler(MinPSampler(p: 0.5), to: banned).count == 5000)
     // NaN logits (a broken model) are never chosen.
     var withNaN = [Float](repeating: 1, count: 2000)
     withNaN[7] = .nan
     withNaN[8] = 2
-    #expect(apply(TopKSampler(k: 1), to: withNaN).candidates.map(\.id) == [8])
-    #expect(apply(TopKSampler(k: 2000), to: withNaN).candidates.last?.id == 7)
+    #expect(applySampler(TopKSampler(k: 1), to: withNaN).candidates.map(\.id) == [8])
+    #expect(applySampler(TopKSampler(k: 2000), to: withNaN).candidates.last?.id == 7)
 }
 
 @Test func topPKeepsSmallestSetReachingP() {
     // Probabilities 0.5, 0.2, 0.15, 0.1, 0.05, listed out of order.
     let probs: [Float] = [0.1, 0.5, 0.05, 0.2, 0.15]
     let logits = probs.map { log($0) }
-    func kept(_ p: Float) -> [Int32] { apply(TopPSampler(p: p), to: logits).candidates.map(\.id) }
+    func kept(_ p: Float) -> [Int32] { applySampler(TopPSampler(p: p), to: logits).candidates.map(\.id) }
     #expect(kept(0.3) == [1])
     #expect(kept(0.5) == [1] || kept(0.5) == [1, 3])  // exactly at the boundary: rounding decides
     #expect(kept(0.6) == [1, 3])
@@ -146,8 +146,8 @@ func topKKeepsExactlyTheKLargest(k: Int) {
 @Test(arguments: [Float(0.1), 0.5, 0.9, 0.95, 0.999])
 func topPMatchesFullSortOnALargeVocabulary(p: Float) {
     // Flat-ish logits spread the mass over thousands of tokens, past the 256-token fast path.
-    let logits = randomLogits(32_000, seed: 11, scale: 2)
-    let probs = softmax(logits)
+    let logits = pseudoRandomLogits(32_000, seed: 11, scale: 2)
+    let probs = referenceSoftmax(logits)
     let order = logits.indices.sorted {
         logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
     }
@@ -160,7 +160,7 @@ func topPMatchesFullSortOnALargeVocabulary(p: Float) {
             break
         }
     }
-    let c = apply(TopPSampler(p: p), to: logits)
+    let c = applySampler(TopPSampler(p: p), to: logits)
     // Float vs Double accumulation may move the cut by a token or two at the boundary.
     #expect(abs(c.count - expectedCount) <= 2)
     #expect(c.candidates.map { Int($0.id) } == Array(order.prefix(c.count)))
@@ -172,7 +172,7 @@ func topPMatchesFullSortOnALargeVocabulary(p: Float) {
 @Test func minPKeepsTokensAboveFractionOfTheTop() {
     // Relative to the top token: 1, 0.5, 0.1, 0.04, 0.2.
     let logits: [Float] = [2, 2 + log(0.5), 2 + log(0.1), 2 + log(0.04), 2 + log(0.2)]
-    func kept(_ p: Float) -> [Int32] { apply(MinPSampler(p: p), to: logits).candidates.map(\.id) }
+    func kept(_ p: Float) -> [Int32] { applySampler(MinPSampler(p: p), to: logits).candidates.map(\.id) }
     #expect(kept(0.05) == [0, 1, 2, 4])
     #expect(kept(0.15) == [0, 1, 4])
     #expect(kept(0.3) == [0, 1])
@@ -260,7 +260,7 @@ func topPMatchesFullSortOnALargeVocabulary(p: Float) {
 @Test func sameSeedSameSequenceDifferentSeedsDiffer() throws {
     func draw(_ seed: UInt64) throws -> [Int] {
         var p = try SamplerPipeline(parameters: GenerateParameters(temperature: 1, seed: seed))
-        return (0..<200).map { step in p.next(randomLogits(500, seed: UInt64(step), scale: 3)) }
+        return (0..<200).map { step in p.next(pseudoRandomLogits(500, seed: UInt64(step), scale: 3)) }
     }
     #expect(try draw(1234) == draw(1234))
     #expect(try draw(1234) != draw(1235))
@@ -273,8 +273,8 @@ func topPMatchesFullSortOnALargeVocabulary(p: Float) {
 @Test(arguments: [Float(1), 0.5, 1.7])
 func sampledFrequenciesMatchSoftmax(temperature: Float) throws {
     let logits: [Float] = [1.0, 2.0, 0.5, -1.0, 1.5, 0.0, -0.5, 2.2]
-    let expected = softmax(logits.map { $0 / temperature })
-    var p = try SamplerPipeline(parameters: plain(temperature: temperature, seed: 2024))
+    let expected = referenceSoftmax(logits.map { $0 / temperature })
+    var p = try SamplerPipeline(parameters: unfilteredParameters(temperature: temperature, seed: 2024))
     let draws = 200_000
     var counts = [Int](repeating: 0, count: logits.count)
     for _ in 0..<draws { counts[p.sample(logits)] += 1 }
@@ -311,7 +311,7 @@ func sampledFrequenciesMatchSoftmax(temperature: Float) throws {
 
 @Test func logprobsMatchDirectLogSoftmax() {
     let n = 152_064
-    let logits = randomLogits(n, seed: 77, scale: 12)
+    let logits = pseudoRandomLogits(n, seed: 77, scale: 12)
     let m = Double(logits.max()!)
     let logZ = m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
     let lp = Logprobs(logits: logits, chosen: 1234, topN: 20)

@@ -127,7 +127,7 @@ int ck_available_cpus(void) {
 // Activation quantizers. ggml's x86 path for Q8_0/Q8_1 uses id = 127/amax and rounds half to
 // even; Q8_K uses the reference: scale from the signed extreme, -127/max, half to even.
 
-void ck_quantize_row_q8_0(const float *x, void *vy, int64_t n) {
+static void quantize_q8_0_scalar(const float *x, void *vy, int64_t n) {
     blk_q8_0 *y = (blk_q8_0 *)vy;
     const int64_t nb = n / 32;
     for (int64_t i = 0; i < nb; i++) {
@@ -144,7 +144,7 @@ void ck_quantize_row_q8_0(const float *x, void *vy, int64_t n) {
     }
 }
 
-void ck_quantize_row_q8_1(const float *x, void *vy, int64_t n) {
+static void quantize_q8_1_scalar(const float *x, void *vy, int64_t n) {
     blk_q8_1 *y = (blk_q8_1 *)vy;
     const int64_t nb = n / 32;
     for (int64_t i = 0; i < nb; i++) {
@@ -167,7 +167,7 @@ void ck_quantize_row_q8_1(const float *x, void *vy, int64_t n) {
     }
 }
 
-void ck_quantize_row_q8_K(const float *x, void *vy, int64_t n) {
+static void quantize_q8_K_scalar(const float *x, void *vy, int64_t n) {
     blk_q8_K *y = (blk_q8_K *)vy;
     const int64_t nb = n / 256;
     for (int64_t i = 0; i < nb; i++) {
@@ -1051,6 +1051,104 @@ CK_GEMM4_SIGNED_32(gemm4_q5_0_avx2, blk_q5_0, q5_0_values)
 CK_GEMM4_SIGNED_32(gemm4_q4_0_avx2, blk_q4_0, q4_0_values)
 
 
+
+// AVX2 activation quantizers: same arithmetic as the scalar ones (nearest-even rounding of
+// x * id with id = 127/amax, or of iscale * x for Q8_K), so the bytes are identical.
+
+CK_AVX2 static inline float hmax_ps(__m256 v) {
+    __m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_max_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+// 32 floats (already scaled) -> 32 int8, rounding to nearest even, saturating.
+CK_AVX2 static inline __m256i round_pack_32(__m256 a, __m256 b, __m256 c, __m256 d, __m256i *sum16) {
+    const __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (sum16) *sum16 = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+    const __m256i p01 = _mm256_packs_epi32(i0, i1);
+    const __m256i p23 = _mm256_packs_epi32(i2, i3);
+    const __m256i p = _mm256_packs_epi16(p01, p23);
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+CK_AVX2 static inline int hsum_epi32_256(__m256i v) {
+    return hsum_epi32_128(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
+CK_AVX2 static void quantize_q8_0_1_avx2(const float *x, void *vy, int64_t n, int with_sum) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const int64_t nb = n / 32;
+    const size_t bsz = with_sum ? sizeof(blk_q8_1) : sizeof(blk_q8_0);
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 32;
+        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+        __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        const float amax = hmax_ps(m);
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i sum;
+        const __m256i q = round_pack_32(_mm256_mul_ps(v0, vid), _mm256_mul_ps(v1, vid), _mm256_mul_ps(v2, vid),
+                                        _mm256_mul_ps(v3, vid), &sum);
+        char *blk = (char *)vy + i * bsz;
+        if (with_sum) {
+            blk_q8_1 *y = (blk_q8_1 *)blk;
+            y->d = ck_f2h(d);
+            y->s = ck_f2h(d * (float)hsum_epi32_256(sum));
+            _mm256_storeu_si256((__m256i *)y->qs, q);
+        } else {
+            blk_q8_0 *y = (blk_q8_0 *)blk;
+            y->d = ck_f2h(d);
+            _mm256_storeu_si256((__m256i *)y->qs, q);
+        }
+    }
+}
+
+CK_AVX2 static void quantize_q8_K_avx2(const float *x, void *vy, int64_t n) {
+    blk_q8_K *y = (blk_q8_K *)vy;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const int64_t nb = n / 256;
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 256;
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < 256; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + j)));
+        const float amax = hmax_ps(m);
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof(blk_q8_K));
+            continue;
+        }
+        // the signed value of the first element with the largest magnitude
+        float max = 0.0f;
+        const __m256 vamax = _mm256_set1_ps(amax);
+        for (int j = 0; j < 256; j += 8) {
+            const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(xb + j)), vamax, _CMP_EQ_OQ));
+            if (mask) { max = xb[j + __builtin_ctz((unsigned)mask)]; break; }
+        }
+        const float iscale = -127.0f / max;
+        const __m256 vs = _mm256_set1_ps(iscale);
+        for (int j = 0; j < 256; j += 32) {
+            const __m256i q = round_pack_32(_mm256_mul_ps(vs, _mm256_loadu_ps(xb + j)), _mm256_mul_ps(vs, _mm256_loadu_ps(xb + j + 8)),
+                                            _mm256_mul_ps(vs, _mm256_loadu_ps(xb + j + 16)), _mm256_mul_ps(vs, _mm256_loadu_ps(xb + j + 24)), NULL);
+            _mm256_storeu_si256((__m256i *)(y[i].qs + j), q);
+        }
+        // group sums of 16: sign-extend to int16 and add adjacent pairs down to one per group
+        const __m256i ones = _mm256_set1_epi16(1);
+        for (int g = 0; g < 16; g += 2) {
+            const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(y[i].qs + 16 * g)));
+            const __m256i w2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(y[i].qs + 16 * g + 16)));
+            y[i].bsums[g] = (int16_t)hsum_epi32_256(_mm256_madd_epi16(w, ones));
+            y[i].bsums[g + 1] = (int16_t)hsum_epi32_256(_mm256_madd_epi16(w2, ones));
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
 #define CK_DISPATCH(avx2call, scalarcall) \
     do { if (use_avx2()) return avx2call; return scalarcall; } while (0)
 #else
@@ -1116,6 +1214,25 @@ CK_GEMM4(ck_gemm4_q8_0_q8_0, gemm4_q8_0_avx2, ck_vec_dot_q8_0_q8_0)
 CK_GEMM4(ck_gemm4_q4_K_q8_K, gemm4_q4_K_avx2, ck_vec_dot_q4_K_q8_K)
 CK_GEMM4(ck_gemm4_q5_K_q8_K, gemm4_q5_K_avx2, ck_vec_dot_q5_K_q8_K)
 CK_GEMM4(ck_gemm4_q6_K_q8_K, gemm4_q6_K_avx2, ck_vec_dot_q6_K_q8_K)
+
+void ck_quantize_row_q8_0(const float *x, void *y, int64_t n) {
+#if CK_X86
+    if (use_avx2()) { quantize_q8_0_1_avx2(x, y, n, 0); return; }
+#endif
+    quantize_q8_0_scalar(x, y, n);
+}
+void ck_quantize_row_q8_1(const float *x, void *y, int64_t n) {
+#if CK_X86
+    if (use_avx2()) { quantize_q8_0_1_avx2(x, y, n, 1); return; }
+#endif
+    quantize_q8_1_scalar(x, y, n);
+}
+void ck_quantize_row_q8_K(const float *x, void *y, int64_t n) {
+#if CK_X86
+    if (use_avx2()) { quantize_q8_K_avx2(x, y, n); return; }
+#endif
+    quantize_q8_K_scalar(x, y, n);
+}
 
 void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n) {
 #if CK_X86

@@ -103,16 +103,27 @@ import Kernels
 @Suite struct ActivationQuantizationTests {
     @Test(arguments: [QuantFormat.q8_0, .q8_1, .q8_K])
     func quantizerMatchesReference(_ f: QuantFormat) {
+        for scalar in [false, true] {
+            forceScalarKernels(scalar)
+            defer { forceScalarKernels(false) }
+            checkQuantizer(f, scalar: scalar)
+        }
+    }
+
+    func checkQuantizer(_ f: QuantFormat, scalar: Bool) {
         var rng = SplitMix64(seed: 99 ^ UInt64(f.rawValue))
         let n = 1024
         var x = randomFloats(n, rng: &rng, scale: 3)
         // include an all-zero block and exact ties
         for i in 0..<f.blockSize { x[i] = 0 }
         x[f.blockSize] = 127; x[f.blockSize + 1] = 0.5; x[f.blockSize + 2] = 1.5; x[f.blockSize + 3] = -2.5
+        // a block whose extreme appears twice with opposite signs (Q8_K takes the first)
+        x[3 * f.blockSize + 5] = -9; x[3 * f.blockSize + 9] = 9
+        x[2 * f.blockSize + 5] = 9; x[2 * f.blockSize + 9] = -9
         let ref = refQuantize(f, x)
         var out = [UInt8](repeating: 0xAA, count: f.rowBytes(n))
         out.withUnsafeMutableBytes { quantizeActivations(f, x, $0.baseAddress!, count: n) }
-        #expect(out == ref, "\(f)")
+        #expect(out == ref, "\(f) scalar=\(scalar)")
     }
 }
 

@@ -91,10 +91,12 @@ enum Filters {
             if b["ensure_ascii"]?.truthy ?? false { out = JSONWriter.asciiEscape(out) }
             return .string(out)
         case "items":
-            switch v {
-            case .undefined: return .list(ListBox([]))
-            case .dict(let d): return .list(ListBox(d.pairs.map { .tuple([$0.0, $0.1]) }))
-            default: throw ValueError(.type, "Can only get item pairs from a mapping.")
+            return IterBox.generator("do_items") { out in
+                switch v {
+                case .undefined: break
+                case .dict(let d): out = d.pairs.map { .tuple([$0.0, $0.1]) }
+                default: throw ValueError(.type, "Can only get item pairs from a mapping.")
+                }
             }
         case "join":
             var items = try interp.iterate(v)
@@ -116,19 +118,27 @@ enum Filters {
             if boolean && !v.truthy { return def }
             return v
         case "first":
-            if case .undefined = v { return .undefined(Undef(hint: "No first item, sequence was empty.")) }
-            let items = try interp.iterate(v)
-            return items.first ?? .undefined(Undef(hint: "No first item, sequence was empty."))
+            let empty = Value.undefined(Undef(hint: "No first item, sequence was empty."))
+            if case .undefined = v { return empty }
+            if case .iterator(let it) = v { return try it.next() ?? empty }
+            return try interp.iterate(v).first ?? empty
         case "last":
-            if case .undefined = v { return .undefined(Undef(hint: "No last item, sequence was empty.")) }
-            let items = try interp.iterate(v)
-            return items.last ?? .undefined(Undef(hint: "No last item, sequence was empty."))
+            let empty = Value.undefined(Undef(hint: "No last item, sequence was empty."))
+            switch v {
+            case .undefined: return empty
+            case .list, .tuple, .string, .dict: return try interp.iterate(v).last ?? empty
+            default: throw ValueError(.type, "'\(v.typeName)' object is not reversible")
+            }
         case "list":
             return .list(ListBox(try interp.iterate(v)))
         case "reverse":
             switch v {
             case .string(let s): return .string(String(scalars: s.unicodeScalars.reversed()))
-            default: return .list(ListBox(try interp.iterate(v).reversed()))
+            case .list(let l): return .iterator(IterBox(typeName: "list_reverseiterator", label: "", items: l.items.reversed()))
+            case .tuple(let t): return .iterator(IterBox(typeName: "reversed", label: "", items: t.reversed()))
+            case .dict(let d): return .iterator(IterBox(typeName: "dict_reversekeyiterator", label: "", items: d.keys.reversed()))
+            case .iterator, .undefined: return .list(ListBox(try interp.iterate(v).reversed()))
+            default: throw ValueError(.filterArgument, "argument must be iterable")
             }
         case "selectattr", "rejectattr", "select", "reject":
             let isAttr = name.hasSuffix("attr")
@@ -147,19 +157,25 @@ enum Filters {
                 let targs = CallArgs(rest, args.keywords)
                 test = { try Tests.apply(tname, $0, targs, interp) }
             }
-            let items = try interp.iterate(v)
-            return .list(ListBox(try items.filter { try test(try getter($0)) == keep }))
+            return IterBox.generator("select_or_reject") { out in
+                for item in try interp.iterate(v) where try test(try getter(item)) == keep { out.append(item) }
+            }
         case "map":
-            let items = try interp.iterate(v)
             if let a = args.keyword("attribute") {
                 let g = attrGetter(interp, a, default: args.keyword("default"))
-                return .list(ListBox(try items.map(g)))
+                return IterBox.generator("sync_do_map") { out in
+                    for item in try interp.iterate(v) { out.append(try g(item)) }
+                }
             }
-            guard let f = p.first else { return .list(ListBox(items)) }
+            guard let f = p.first else {
+                return IterBox.generator("sync_do_map") { out in out = try interp.iterate(v) }
+            }
             let fname = pyStr(f)
             guard known.contains(fname) else { throw ValueError(.runtime, "No filter named '\(fname)'.") }
             let fargs = CallArgs(Array(p.dropFirst()), args.keywords)
-            return .list(ListBox(try items.map { try apply(fname, $0, fargs, interp, pos) }))
+            return IterBox.generator("sync_do_map") { out in
+                for item in try interp.iterate(v) { out.append(try apply(fname, item, fargs, interp, pos)) }
+            }
         case "int":
             let def = arg(0, "default") ?? .int(0)
             var base = 10
@@ -223,17 +239,18 @@ enum Filters {
             let cs = arg(0, "case_sensitive")?.truthy ?? false
             let attr = arg(1, "attribute")
             let g = attr.map { attrGetter(interp, $0) }
-            var seen: [Value] = []
-            var out: [Value] = []
-            for item in try interp.iterate(v) {
-                var key = try g?(item) ?? item
-                if !cs, case .string(let s) = key { key = .string(s.lowercased()) }
-                if !seen.contains(where: { pyEqual($0, key) }) {
-                    seen.append(key)
-                    out.append(item)
+            return IterBox.generator("sync_do_unique") { out in
+                var seen: [Value] = []
+                for item in try interp.iterate(v) {
+                    var key = try g?(item) ?? item
+                    if !cs, case .string(let s) = key { key = .string(s.lowercased()) }
+                    try interp.checkHashable(key)
+                    if !seen.contains(where: { pyEqual($0, key) }) {
+                        seen.append(key)
+                        out.append(item)
+                    }
                 }
             }
-            return .list(ListBox(out))
         case "sort":
             let reverse = arg(0, "reverse")?.truthy ?? false
             let cs = arg(1, "case_sensitive")?.truthy ?? false
@@ -248,7 +265,7 @@ enum Filters {
         case "dictsort":
             guard case .dict(let d) = v else {
                 if let e = undefinedError(v) { throw e }
-                throw ValueError(.type, "'\(v.typeName)' object has no attribute 'items'")
+                throw ValueError(.attribute, "'\(v.typeName)' object has no attribute 'items'")
             }
             let cs = arg(0, "case_sensitive")?.truthy ?? false
             let by = arg(1, "by").map(pyStr) ?? "key"
@@ -265,17 +282,17 @@ enum Filters {
                 throw ValueError(.value, "batch size must be a positive integer")
             }
             let fill = arg(1, "fill_with")
-            var out: [Value] = []
-            var cur: [Value] = []
-            for item in try interp.iterate(v) {
-                if cur.count == n { out.append(.list(ListBox(cur))); cur = [] }
-                cur.append(item)
+            return IterBox.generator("do_batch") { out in
+                var cur: [Value] = []
+                for item in try interp.iterate(v) {
+                    if cur.count == n { out.append(.list(ListBox(cur))); cur = [] }
+                    cur.append(item)
+                }
+                if !cur.isEmpty {
+                    if let fill, !fill.isNone { while cur.count < n { cur.append(fill) } }
+                    out.append(.list(ListBox(cur)))
+                }
             }
-            if !cur.isEmpty {
-                if let fill, fill.isUndefined == false { while cur.count < n { cur.append(fill) } }
-                out.append(.list(ListBox(cur)))
-            }
-            return .list(ListBox(out))
         case "sum":
             let g = args.keyword("attribute").map { attrGetter(interp, $0) } ?? (p.count > 0 ? attrGetter(interp, p[0]) : nil)
             var total = args.keyword("start") ?? (p.count > 1 ? p[1] : .int(0))
@@ -309,6 +326,12 @@ enum Filters {
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: total - left))
         case "indent":
             if let e = undefinedError(v) { throw e }
+            switch v {
+            case .string: break
+            case .list: throw ValueError(.attribute, "'list' object has no attribute 'splitlines'")
+            case .tuple: throw ValueError(.type, "can only concatenate tuple (not \"str\") to tuple")
+            default: throw ValueError(.type, "unsupported operand type(s) for +=: '\(v.typeName)' and 'str'")
+            }
             var width = "    "
             if let w = arg(0, "width") {
                 switch w {

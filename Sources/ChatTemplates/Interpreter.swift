@@ -390,6 +390,7 @@ final class Interpreter {
 
     func binary(_ op: BinaryOp, _ a: Value, _ b: Value) throws -> Value {
         if op == .concat { return .string(pyStr(a) + pyStr(b)) }
+        if op == .mod, case .string(let fmt) = a { return .string(try percentFormat(fmt, b)) }
         if case .undefined(let u) = a { throw ValueError(.undefined, u.hint) }
         if case .undefined(let u) = b { throw ValueError(.undefined, u.hint) }
         let unsupported = ValueError(.type, "unsupported operand type(s) for \(op.rawValue == "**" ? "** or pow()" : op.rawValue): '\(a.typeName)' and '\(b.typeName)'")
@@ -421,6 +422,14 @@ final class Interpreter {
                 let n = repeatCount(a)!
                 if s.utf8.count * n > Interpreter.maxOutput { throw ValueError(.overflow, "repeated string is too long") }
                 return .string(String(repeating: s, count: n))
+            case (.tuple(let t), _) where repeatCount(b) != nil:
+                let n = repeatCount(b)!
+                if t.count * n > 10_000_000 { throw ValueError(.overflow, "repeated tuple is too long") }
+                return .tuple(Array([[Value]](repeating: t, count: n).joined()))
+            case (_, .tuple(let t)) where repeatCount(a) != nil:
+                let n = repeatCount(a)!
+                if t.count * n > 10_000_000 { throw ValueError(.overflow, "repeated tuple is too long") }
+                return .tuple(Array([[Value]](repeating: t, count: n).joined()))
             case (.list(let l), _) where repeatCount(b) != nil:
                 let n = repeatCount(b)!
                 if l.items.count * n > 10_000_000 { throw ValueError(.overflow, "repeated list is too long") }
@@ -430,8 +439,14 @@ final class Interpreter {
                 if l.items.count * n > 10_000_000 { throw ValueError(.overflow, "repeated list is too long") }
                 return .list(ListBox(Array([[Value]](repeating: l.items, count: n).joined())))
             default:
-                if case .string = a { throw ValueError(.type, "can't multiply sequence by non-int of type '\(b.typeName)'") }
-                if case .list = a { throw ValueError(.type, "can't multiply sequence by non-int of type '\(b.typeName)'") }
+                func isSeq(_ v: Value) -> Bool {
+                    switch v {
+                    case .string, .list, .tuple: return true
+                    default: return false
+                    }
+                }
+                if isSeq(a) { throw ValueError(.type, "can't multiply sequence by non-int of type '\(b.typeName)'") }
+                if isSeq(b) { throw ValueError(.type, "can't multiply sequence by non-int of type '\(a.typeName)'") }
                 throw unsupported
             }
         case .mod:
@@ -508,13 +523,16 @@ final class Interpreter {
             if q == 0 { throw ValueError(.zeroDivision, "float floor division by zero") }
             return .double(Foundation.floor(p / q))
         case .mod:
-            if q == 0 { throw ValueError(.zeroDivision, "float modulo by zero") }
+            if q == 0 { throw ValueError(.zeroDivision, "float modulo") }
             var r = Foundation.fmod(p, q)
             if r != 0 && ((r < 0) != (q < 0)) { r += q }
             return .double(r)
         case .pow:
-            if p == 0 && q < 0 { throw ValueError(.zeroDivision, "zero to a negative power") }
-            return .double(Foundation.pow(p, q))
+            if p == 0 && q < 0 { throw ValueError(.zeroDivision, "0.0 cannot be raised to a negative power") }
+            let r = Foundation.pow(p, q)
+            if r.isInfinite && p.isFinite && q.isFinite { throw ValueError(.overflow, "(34, 'Numerical result out of range')") }
+            if r.isNaN && !p.isNaN && !q.isNaN { throw ValueError(.value, "math domain error") }
+            return .double(r)
         case .concat:
             return .string(pyStr(x) + pyStr(y))
         }
@@ -554,41 +572,18 @@ final class Interpreter {
             try checkHashable(item)
             return d.get(item) != nil
         case .undefined: return false
+        case .iterator(let it):
+            while let x = try it.next() {
+                if pyEqual(x, item) { return true }
+            }
+            return false
         case .namespace: throw ValueError(.type, "argument of type 'Namespace' is not iterable")
         default: throw ValueError(.type, "argument of type '\(container.typeName)' is not iterable")
         }
     }
 
     func percentFormat(_ fmt: String, _ arg: Value) throws -> String {
-        var args: [Value]
-        if case .tuple(let t) = arg { args = t } else { args = [arg] }
-        var out = ""
-        var it = fmt.unicodeScalars.makeIterator()
-        var used = 0
-        while let c = it.next() {
-            guard c == "%" else { out.unicodeScalars.append(c); continue }
-            guard let spec = it.next() else { throw ValueError(.value, "incomplete format") }
-            if spec == "%" { out += "%"; continue }
-            guard used < args.count else { throw ValueError(.type, "not enough arguments for format string") }
-            let v = args[used]
-            used += 1
-            switch spec {
-            case "s": out += pyStr(v)
-            case "r": out += pyRepr(v)
-            case "d", "i":
-                guard let n = v.asNumber else { throw ValueError(.type, "%d format: a real number is required, not \(v.typeName)") }
-                if case .double(let d) = n { out += String(Int(d.rounded(.towardZero))) } else { out += pyStr(n) }
-            case "f":
-                guard let n = v.asNumber else { throw ValueError(.type, "must be real number, not \(v.typeName)") }
-                out += String(format: "%.6f", n.doubleValue)
-            default:
-                throw ValueError(.value, "unsupported format character '\(spec)'")
-            }
-        }
-        if used < args.count, case .tuple = arg {
-            throw ValueError(.type, "not all arguments converted during string formatting")
-        }
-        return out
+        try PercentFormat.format(fmt, arg)
     }
 
     // MARK: access
@@ -610,6 +605,8 @@ final class Interpreter {
             return loopAttr(l, name) ?? .undefined(.attribute(of: obj, name))
         case .int, .double, .bool:
             return Methods.numberMethod(obj, name) ?? .undefined(.attribute(of: obj, name))
+        case .tuple(let t):
+            return Methods.listMethod(ListBox(t), name, tuple: true) ?? .undefined(.attribute(of: obj, name))
         default:
             return .undefined(.attribute(of: obj, name))
         }
@@ -698,6 +695,7 @@ final class Interpreter {
         case .dict(let d): return d.keys
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
+        case .iterator(let it): return try it.drain()
         default: throw ValueError(.type, "'\(v.typeName)' object is not iterable")
         }
     }

@@ -211,7 +211,8 @@ enum Methods {
         }
     }
 
-    static func listMethod(_ l: ListBox, _ name: String) -> Value? {
+    static func listMethod(_ l: ListBox, _ name: String, tuple: Bool = false) -> Value? {
+        if tuple && !["index", "count"].contains(name) { return nil }
         switch name {
         case "append":
             // Note: Hugging Face's ImmutableSandboxedEnvironment refuses this; we allow it because
@@ -225,7 +226,7 @@ enum Methods {
             return method(name) { a in
                 guard let x = a.positional.first else { throw ValueError(.type, "index expected at least 1 argument, got 0") }
                 guard let i = l.items.firstIndex(where: { pyEqual($0, x) }) else {
-                    throw ValueError(.value, "\(pyRepr(x)) is not in list")
+                    throw ValueError(.value, tuple ? "tuple.index(x): x not in tuple" : "\(pyRepr(x)) is not in list")
                 }
                 return .int(i)
             }

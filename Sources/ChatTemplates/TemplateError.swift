@@ -22,6 +22,10 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
         case overflow
         /// A disallowed operation (e.g. calling a dict method that mutates).
         case security
+        /// A missing attribute on a non-template object (Python's AttributeError).
+        case attribute
+        /// A filter was given an argument it cannot use (jinja2's FilterArgumentError).
+        case filterArgument
         /// Any other rendering error.
         case runtime
     }
@@ -49,6 +53,8 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
         case .zeroDivision: return "ZeroDivisionError"
         case .overflow: return "OverflowError"
         case .security: return "SecurityError"
+        case .attribute: return "AttributeError"
+        case .filterArgument: return "FilterArgumentError"
         case .runtime: return "TemplateRuntimeError"
         }
     }

@@ -47,7 +47,7 @@ enum Tests {
             return false
         case "iterable":
             switch v {
-            case .list, .tuple, .dict, .string, .undefined: return true
+            case .list, .tuple, .dict, .string, .undefined, .iterator: return true
             default: return false
             }
         case "sequence":

@@ -15,7 +15,9 @@ enum Value {
     case namespace(DictBox)
     case callable(Callable)
     case loop(LoopBox)
-
+    /// A one-shot Python iterator (what jinja2's `select`, `map`, `items`, `reverse` ... return):
+    /// always truthy, has no length, and is consumed by iteration.
+    case iterator(IterBox)
 }
 
 /// Why a value is undefined; used for jinja2's UndefinedError messages.
@@ -111,6 +113,46 @@ final class LoopBox {
     }
 }
 
+/// State of a one-shot iterator. Items are computed eagerly; an error raised while computing them
+/// is kept and thrown when iteration reaches it (as a Python generator would).
+final class IterBox {
+    let typeName: String
+    let label: String
+    var items: [Value]
+    var pos = 0
+    var pendingError: ValueError?
+
+    init(typeName: String, label: String, items: [Value], pendingError: ValueError? = nil) {
+        self.typeName = typeName
+        self.label = label
+        self.items = items
+        self.pendingError = pendingError
+    }
+
+    /// Builds a generator by running `body`, keeping items produced before an error.
+    static func generator(_ label: String, _ body: (inout [Value]) throws -> Void) -> Value {
+        var items: [Value] = []
+        var err: ValueError? = nil
+        do { try body(&items) } catch let e as ValueError { err = e } catch { err = ValueError(.runtime, "\(error)") }
+        return .iterator(IterBox(typeName: "generator", label: label, items: items, pendingError: err))
+    }
+
+    /// Consumes everything left.
+    func drain() throws -> [Value] {
+        let rest = Array(items[pos...])
+        pos = items.count
+        if let e = pendingError { pendingError = nil; throw e }
+        return rest
+    }
+
+    /// Consumes one item (nil when exhausted).
+    func next() throws -> Value? {
+        if pos < items.count { pos += 1; return items[pos - 1] }
+        if let e = pendingError { pendingError = nil; throw e }
+        return nil
+    }
+}
+
 /// Positional and keyword arguments of a call.
 struct CallArgs {
     var positional: [Value]
@@ -170,6 +212,7 @@ extension Value {
         case .namespace: return "Namespace"
         case .callable(let c): return c.name.hasPrefix("macro:") ? "Macro" : "builtin_function_or_method"
         case .loop: return "LoopContext"
+        case .iterator(let it): return it.typeName
         }
     }
 
@@ -193,7 +236,7 @@ extension Value {
         case .list(let l): return !l.items.isEmpty
         case .tuple(let t): return !t.isEmpty
         case .dict(let d): return d.count > 0
-        case .namespace, .callable, .loop: return true
+        case .namespace, .callable, .loop, .iterator: return true
         }
     }
 
@@ -237,6 +280,8 @@ func pyRepr(_ v: Value) -> String {
         if c.name.hasPrefix("macro:") { return "<Macro '\(c.name.dropFirst(6))'>" }
         return "<built-in function \(c.name)>"
     case .loop: return "<LoopContext>"
+    case .iterator(let it):
+        return it.typeName == "generator" ? "<generator object \(it.label)>" : "<\(it.typeName) object>"
     }
 }
 
@@ -344,6 +389,7 @@ func pyEqual(_ a: Value, _ b: Value) -> Bool {
     case (.namespace(let x), .namespace(let y)): return x === y
     case (.callable(let x), .callable(let y)): return x === y
     case (.loop(let x), .loop(let y)): return x === y
+    case (.iterator(let x), .iterator(let y)): return x === y
     default:
         if let x = a.asNumber, let y = b.asNumber {
             switch (x, y) {

@@ -106,11 +106,16 @@ public func scale(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     scale_(out, x, s, n)
 }
 
-/// In-place softmax over x[0..<n] (max-subtracted, so safe for large logits; -inf entries become 0).
+/// In-place softmax over x[0..<n] (max-subtracted, so safe for large logits; -inf entries become 0;
+/// a row with no finite entry becomes all zeros).
 public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     if n <= 0 { return }
     var m = -Float.infinity
     for i in 0..<n where x[i] > m { m = x[i] }
+    if m == -.infinity {  // everything masked: no finite logit; return zeros rather than NaN
+        x.update(repeating: 0, count: n)
+        return
+    }
     var s: Float = 0
     for i in 0..<n {
         let e = expf(x[i] - m)

@@ -231,6 +231,8 @@ func _spinPause() {
 /// of the activations and for per-thread dequantization buffers. It grows to the largest size
 /// requested and is never shrunk. Access is guarded by a lock, so two concurrent matmuls on
 /// the same pool are safe (they serialize); use one pool per concurrently running engine thread.
+/// The lock is not recursive: do not call `matmul` (or anything else using the same workspace)
+/// from inside a `withBuffer` body.
 public final class Workspace: @unchecked Sendable {
     private var buffer: UnsafeMutableRawPointer?
     private var capacity = 0

@@ -34,6 +34,9 @@ import Darwin
         softmax(&x, count: n)
         for i in 0..<n { #expect(abs(Double(x[i]) - e[i] / s) < 1e-6) }
         #expect(x[5] == 0)
+        var masked: [Float] = [-.infinity, -.infinity, -.infinity]
+        softmax(&masked, count: 3)
+        #expect(masked == [0, 0, 0])
     }
 
     @Test func activations() {

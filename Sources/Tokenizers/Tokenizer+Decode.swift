@@ -78,6 +78,18 @@ extension Tokenizer {
     /// Whether generation stops at this token (EOS, EOT, `<|im_end|>`, `<end_of_turn>`, …).
     public func isEndOfGeneration(_ id: TokenID) -> Bool { endOfGenerationTokenIDs.contains(id) }
 
+    /// `isEndOfGeneration` for callers that keep ids as Int.
+    public func isEndOfGeneration(_ id: Int) -> Bool {
+        guard let t = TokenID(exactly: id) else { return false }
+        return endOfGenerationTokenIDs.contains(t)
+    }
+
+    /// `tokenBytes` for callers that keep ids as Int.
+    public func tokenBytes(_ id: Int, renderSpecial: Bool = false) -> [UInt8] {
+        guard let t = TokenID(exactly: id) else { return [] }
+        return tokenBytes(t, renderSpecial: renderSpecial)
+    }
+
     /// A decoder that turns ids fed one at a time into text without splitting characters.
     public func streamingDecoder(renderSpecial: Bool = false) -> StreamingDecoder {
         StreamingDecoder(tokenizer: self, renderSpecial: renderSpecial)

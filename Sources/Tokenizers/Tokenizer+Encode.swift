@@ -67,7 +67,7 @@ extension Tokenizer {
         if addSpecialTokens && addEOS, let eos = eosTokenID { out.append(eos) }
     }
 
-    /// The byte ranges and ids of the pre-tokenizer's words, for inspection (`studio tokenize`).
+    /// The words the pre-tokenizer cuts `text` into, for inspection (`studio tokenize`).
     public func preTokenize(_ text: String) -> [String] {
         guard let pre = preTokenizer else { return [text] }
         let utf8 = Array(text.utf8)

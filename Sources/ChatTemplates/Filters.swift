@@ -158,22 +158,25 @@ enum Filters {
                 test = { try Tests.apply(tname, $0, targs, interp) }
             }
             return IterBox.generator("select_or_reject") { out in
+                guard v.truthy else { return }  // jinja2 checks `if value:` first
                 for item in try interp.iterate(v) where try test(try getter(item)) == keep { out.append(item) }
             }
         case "map":
             if let a = args.keyword("attribute") {
                 let g = attrGetter(interp, a, default: args.keyword("default"))
                 return IterBox.generator("sync_do_map") { out in
+                    guard v.truthy else { return }
                     for item in try interp.iterate(v) { out.append(try g(item)) }
                 }
             }
             guard let f = p.first else {
-                return IterBox.generator("sync_do_map") { out in out = try interp.iterate(v) }
+                return IterBox.generator("sync_do_map") { out in if v.truthy { out = try interp.iterate(v) } }
             }
             let fname = pyStr(f)
             guard known.contains(fname) else { throw ValueError(.runtime, "No filter named '\(fname)'.") }
             let fargs = CallArgs(Array(p.dropFirst()), args.keywords)
             return IterBox.generator("sync_do_map") { out in
+                guard v.truthy else { return }
                 for item in try interp.iterate(v) { out.append(try apply(fname, item, fargs, interp, pos)) }
             }
         case "int":

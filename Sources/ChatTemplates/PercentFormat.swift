@@ -16,7 +16,7 @@ enum PercentFormat {
         // "not all arguments converted" check.
         let mappingLike: Bool = {
             switch arg {
-            case .dict, .list: return true
+            case .dict, .list, .undefined: return true
             default: return false
             }
         }()

@@ -108,12 +108,12 @@ final class Interpreter {
     {
         var items: [Value]
         do { items = try iterate(iterable) } catch let e as ValueError { throw error(e, pos) }
-        let loopScope = Scope(parent: scope)
         if let filter {
             var kept: [Value] = []
             for item in items {
-                try assign(target, item, loopScope, pos)
-                if try eval(filter, loopScope).truthy { kept.append(item) }
+                let filterScope = Scope(parent: scope)
+                try assign(target, item, filterScope, pos)
+                if try eval(filter, filterScope).truthy { kept.append(item) }
             }
             items = kept
         }
@@ -131,15 +131,18 @@ final class Interpreter {
                 return .string(sub)
             }
         }
+        // Every iteration starts from a fresh scope: a `set` in the body is not visible in the
+        // next iteration nor after the loop (jinja2 semantics).
         for (n, item) in items.enumerated() {
             loop.index0 = n
-            loopScope.vars["loop"] = .loop(loop)
-            try assign(target, item, loopScope, pos)
-            let f = try exec(body, loopScope, &out)
+            let iterScope = Scope(parent: scope)
+            iterScope.vars["loop"] = .loop(loop)
+            try assign(target, item, iterScope, pos)
+            let f = try exec(body, iterScope, &out)
             if f == .breakLoop { break }
         }
         if items.isEmpty {
-            _ = try exec(elseBody, loopScope, &out)
+            _ = try exec(elseBody, Scope(parent: scope), &out)
         }
     }
 

@@ -7,6 +7,9 @@ struct Parser {
     var conditionalDepth = 0
     var exprDepth = 0
     var blockStack: [String] = []
+    /// Loops enclosing the current position (inside the current macro); `break`/`continue`
+    /// outside a loop are syntax errors.
+    var loopDepth = 0
     static let maxExprDepth = 120
 
     init(tokens: [Token]) { self.tokens = tokens }
@@ -142,6 +145,7 @@ struct Parser {
         case "filter": return try parseFilterBlock()
         case "with": return try parseWith(pos: pos)
         case "break", "continue":
+            if loopDepth == 0 { throw fail("'\(tag)' outside loop", pos) }
             advance()
             try expectBlockEnd()
             return tag == "break" ? .breakStmt(pos) : .continueStmt(pos)
@@ -201,7 +205,9 @@ struct Parser {
         try expectBlockEnd()
         blockStack.append("for")
         defer { blockStack.removeLast() }
+        loopDepth += 1
         let body = try subparse(endTokens: ["endfor", "else"])
+        loopDepth -= 1
         var elseBody: [Node] = []
         if try expectName() == "else" {
             try expectBlockEnd()
@@ -251,9 +257,10 @@ struct Parser {
         let name = try expectName()
         let params = try parseSignature()
         try expectBlockEnd()
-        let saved = conditionalDepth
+        let saved = (conditionalDepth, loopDepth)
         conditionalDepth = 0
-        defer { conditionalDepth = saved }
+        loopDepth = 0
+        defer { (conditionalDepth, loopDepth) = saved }
         let body = try parseBody(until: "endmacro", block: "macro")
         return .macro(MacroDef(name: name, params: params, body: body, pos: pos))
     }

@@ -101,6 +101,42 @@ func scale_(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ s: 
     while i < n { out[i] = x[i] * s; i += 1 }
 }
 
+/// e^x for 8 lanes, within a few ulp of `expf` over the float range (Cody-Waite range
+/// reduction, degree-6 polynomial). Inputs are clamped to about ±88.4, so large negative
+/// inputs give 0 (or a tiny value) and large positive ones give about 2.4e38, never inf/NaN.
+@inlinable @inline(__always)
+public func simdExp(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
+    let x = xIn.clamped(lowerBound: SIMD8(repeating: -88.3762626647949), upperBound: SIMD8(repeating: 88.3762626647949))
+    let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5 * 2^23: adding it rounds to an integer (nearest even)
+    let t = x * 1.44269504088896341 + magic
+    let n = t - magic
+    var r = x - n * 0.693359375
+    r = r + n * 2.12194440e-4
+    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let y = p * (r * r) + r + 1
+    // 2^n from the integer sitting in t's low mantissa bits; n in -128...128 after the clamp,
+    // split in two factors so that neither exponent leaves the normal range.
+    let ni = SIMD8<Int32>(truncatingIfNeeded: t.bitPattern(as: SIMD8<UInt32>.self) &- 0x4B40_0000)
+    let n1 = ni &>> 1, n2 = ni &- n1
+    let s1 = SIMD8<Float>(bitPattern: SIMD8<UInt32>(truncatingIfNeeded: (n1 &+ 127) &<< 23))
+    let s2 = SIMD8<Float>(bitPattern: SIMD8<UInt32>(truncatingIfNeeded: (n2 &+ 127) &<< 23))
+    return y * s1 * s2
+}
+
+extension SIMD8 where Scalar == Float {
+    @inlinable @inline(__always)
+    func bitPattern(as _: SIMD8<UInt32>.Type) -> SIMD8<UInt32> {
+        unsafeBitCast(self, to: SIMD8<UInt32>.self)
+    }
+    @inlinable @inline(__always)
+    init(bitPattern v: SIMD8<UInt32>) { self = unsafeBitCast(v, to: SIMD8<Float>.self) }
+}
+
 /// out[i] = x[i] * s. `out` may alias `x`.
 public func scale(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, by s: Float, count n: Int) {
     scale_(out, x, s, n)
@@ -117,10 +153,24 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         return
     }
     var s: Float = 0
-    for i in 0..<n {
+    var i = 0
+    let raw = UnsafeMutableRawPointer(x)
+    var acc = SIMD8<Float>()
+    let vm = SIMD8<Float>(repeating: m)
+    while i + 8 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        // exp(-inf) must be exactly 0 (masked positions): the clamp would make it tiny instead.
+        let e = simdExp(v - vm).replacing(with: 0, where: v .== -.infinity)
+        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc += e
+        i += 8
+    }
+    s = acc.sum()
+    while i < n {
         let e = expf(x[i] - m)
         x[i] = e
         s += e
+        i += 1
     }
     let inv = 1 / s
     scale_(x, x, inv, n)
@@ -128,36 +178,68 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
 
 /// out[i] = x[i] * sigmoid(x[i]). `out` may alias `x`.
 public func silu(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n {
+    var i = 0
+    let rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(out)
+    while i + 8 <= n {
+        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        ro.storeBytes(of: v / (1 + simdExp(-v)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n {
         let v = x[i]
         out[i] = v / (1 + expf(-v))
+        i += 1
     }
 }
 
 /// SwiGLU: out[i] = silu(gate[i]) * up[i]. `out` may alias either input.
 public func siluMul(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int) {
-    for i in 0..<n {
+    var i = 0
+    let rg = UnsafeRawPointer(gate), ru = UnsafeRawPointer(up), ro = UnsafeMutableRawPointer(out)
+    while i + 8 <= n {
+        let g = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let u = ru.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        ro.storeBytes(of: g / (1 + simdExp(-g)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n {
         let g = gate[i]
         out[i] = g / (1 + expf(-g)) * up[i]
+        i += 1
     }
 }
 
-/// GELU, tanh approximation (as ggml `gelu`): 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))).
-/// `out` may alias `x`.
+/// GELU, tanh approximation: 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), computed as the
+/// identical x * sigmoid(2z). (ggml's CPU backend by default rounds GELU through an F16 table;
+/// this is the exact formula.) `out` may alias `x`.
 public func geluTanh(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
-    let c: Float = 0.797_884_560_802_865_4  // sqrt(2/pi)
-    for i in 0..<n {
-        let v = x[i]
-        out[i] = 0.5 * v * (1 + tanhf(c * v * (1 + 0.044715 * v * v)))
-    }
+    geluTanhCore(out, x, nil, n)
 }
 
 /// GeGLU: out[i] = geluTanh(gate[i]) * up[i]. `out` may alias either input.
 public func geluTanhMul(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int) {
-    let c: Float = 0.797_884_560_802_865_4
-    for i in 0..<n {
-        let v = gate[i]
-        out[i] = 0.5 * v * (1 + tanhf(c * v * (1 + 0.044715 * v * v))) * up[i]
+    geluTanhCore(out, gate, up, n)
+}
+
+@inline(__always)
+func geluTanhCore(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ up: UnsafePointer<Float>?, _ n: Int) {
+    let c: Float = 0.797_884_560_802_865_4  // sqrt(2/pi)
+    var i = 0
+    let rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(out)
+    while i + 8 <= n {
+        let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let z = c * v * (1 + 0.044715 * v * v)
+        var r = v / (1 + simdExp(-2 * z))
+        if let up { r *= UnsafeRawPointer(up).loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+        ro.storeBytes(of: r, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n {
+        let v = x[i]
+        var r = 0.5 * v * (1 + tanhf(c * v * (1 + 0.044715 * v * v)))
+        if let up { r *= up[i] }
+        out[i] = r
+        i += 1
     }
 }
 

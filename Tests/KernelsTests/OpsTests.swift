@@ -39,20 +39,49 @@ import Darwin
         #expect(masked == [0, 0, 0])
     }
 
+    @Test func simdExpAccuracy() {
+        var worst = 0.0
+        var x: Float = -87
+        while x < 88 {
+            let v = SIMD8<Float>(repeating: x) + SIMD8<Float>(0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07)
+            let e = simdExp(v)
+            for k in 0..<8 {
+                let ref = Foundation_exp(Double(v[k]))
+                worst = max(worst, abs(Double(e[k]) - ref) / ref)
+            }
+            x += 0.173
+        }
+        #expect(worst < 4e-7, "relative error \(worst)")
+        let extremes = simdExp(SIMD8<Float>(-1000, -.infinity, 1000, .infinity, 0, -88.5, 88.5, 1))
+        #expect(extremes[0] < 1e-37 && extremes[1] < 1e-37 && extremes[4] == 1)
+        #expect(extremes[2].isFinite && extremes[3].isFinite && extremes[2] > 1e38)
+    }
+
     @Test func activations() {
-        let xs: [Float] = [-6, -1, -0.5, 0, 0.3, 1, 2.5, 8]
+        let xs: [Float] = [-6, -1, -0.5, 0, 0.3, 1, 2.5, 8, -100, 100, -15, 15, 0.001, -3, 7, 4, 2] + (0..<40).map { Float($0) * 0.37 - 7 }
         var out = [Float](repeating: 0, count: xs.count)
         silu(&out, xs, count: xs.count)
-        for i in 0..<xs.count { #expect(abs(Double(out[i]) - Double(xs[i]) / (1 + Foundation_exp(-Double(xs[i])))) < 1e-6) }
+        for i in 0..<xs.count {
+            let r = Double(xs[i]) / (1 + Foundation_exp(-Double(xs[i])))
+            #expect(abs(Double(out[i]) - r) <= 1e-6 * max(1, abs(r)), "silu(\(xs[i]))")
+        }
         geluTanh(&out, xs, count: xs.count)
         for i in 0..<xs.count {
             let v = Double(xs[i])
             let r = 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-            #expect(abs(Double(out[i]) - r) < 1e-5)
+            #expect(abs(Double(out[i]) - r) <= 2e-6 * max(1, abs(r)), "gelu(\(v))")
         }
-        let up: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+        let up: [Float] = xs.indices.map { Float($0 % 9) - 4 }
         siluMul(&out, gate: xs, up: up, count: xs.count)
-        for i in 0..<xs.count { #expect(abs(Double(out[i]) - Double(xs[i]) / (1 + Foundation_exp(-Double(xs[i]))) * Double(up[i])) < 1e-5) }
+        for i in 0..<xs.count {
+            let r = Double(xs[i]) / (1 + Foundation_exp(-Double(xs[i]))) * Double(up[i])
+            #expect(abs(Double(out[i]) - r) <= 2e-6 * max(1, abs(r)))
+        }
+        var gm = [Float](repeating: 0, count: xs.count)
+        geluTanhMul(&gm, gate: xs, up: up, count: xs.count)
+        var g = [Float](repeating: 0, count: xs.count)
+        geluTanh(&g, xs, count: xs.count)
+        for i in 0..<xs.count { #expect(gm[i] == g[i] * up[i]) }
     }
 
     @Test func elementwiseAndDots() {

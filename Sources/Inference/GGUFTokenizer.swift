@@ -7,7 +7,8 @@ extension TokenizerConfig {
     /// The tokenizer description stored in a GGUF file.
     public init(gguf: GGUFFile) throws {
         let modelName = try gguf.string("tokenizer.ggml.model")
-        guard let model = TokenizerModelKind(rawValue: modelName) else {
+        // GGUF BERT vocabularies are rewritten for llama.cpp's own WPM scheme; only BPE and SPM here.
+        guard let model = TokenizerModelKind(rawValue: modelName), model != .wordPiece else {
             throw TokenizerError.unsupportedModel(modelName)
         }
         let tokens = try gguf.stringArray("tokenizer.ggml.tokens")

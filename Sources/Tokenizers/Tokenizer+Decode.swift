@@ -14,14 +14,16 @@ extension Tokenizer {
             if addBOS, let bos = bosTokenID, slice.first == bos { slice = slice.dropFirst() }
             if addEOS, let eos = eosTokenID, slice.last == eos { slice = slice.dropLast() }
         }
-        var stripSpace = addSpacePrefix
+        // SentencePiece's space prefix, or the space WordPiece pieces put before each word.
+        let leadingSpace = addSpacePrefix || model == .wordPiece
+        var stripSpace = leadingSpace
         for id in slice {
             guard vocab.isValid(id) else { continue }
             let a = vocab.attributes[Int(id)]
             let special = !a.isDisjoint(with: [.control, .unknown, .userDefined])
             if special {
                 if renderSpecial || !a.isDisjoint(with: .userDefined) { appendPiece(id, to: &bytes) }
-                stripSpace = addSpacePrefix
+                stripSpace = leadingSpace
                 continue
             }
             let start = Int(pieceStarts[Int(id)]), end = Int(pieceStarts[Int(id) + 1])

@@ -63,6 +63,11 @@ extension Tokenizer {
                 escaped.withUnsafeBufferPointer { spm.encode($0, vocab: vocab, into: &out, scratch: &ss) }
                 isPreviousSpecial = false
             }
+        } else if let wordPiece {
+            for f in fragments {
+                if f.token >= 0 { out.append(f.token); continue }
+                wordPiece.encode(UnsafeBufferPointer(rebasing: bytes[f.start..<f.end]), vocab: vocab, into: &out)
+            }
         }
         if addSpecialTokens && addEOS, let eos = eosTokenID { out.append(eos) }
     }

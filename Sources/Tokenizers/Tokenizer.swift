@@ -24,6 +24,7 @@ public final class Tokenizer: Sendable {
     let vocab: Vocabulary
     let bpe: BytePairModel?
     let spm: SentencePieceModel?
+    let wordPiece: WordPieceModel?
     /// User-defined tokens only (always recognised) / all special tokens (with `parseSpecial`).
     let plainPartitioner: SpecialTokenPartitioner
     let specialPartitioner: SpecialTokenPartitioner
@@ -69,6 +70,13 @@ public final class Tokenizer: Sendable {
             addBOS = c.addBOS ?? pre.addsBOSByDefault
             addEOS = c.addEOS ?? false
             addSpacePrefix = false
+        case .wordPiece:
+            preTokenizer = nil
+            addBOS = c.addBOS ?? true
+            addEOS = c.addEOS ?? true
+            addSpacePrefix = false
+            if unk == nil { unk = vocab.id(of: "[UNK]") }
+            guard unk != nil else { throw .missingSpecialToken(role: "unknown") }
         }
         if addBOS && bos == nil { throw .missingSpecialToken(role: "BOS") }
         if addEOS && eos == nil { throw .missingSpecialToken(role: "EOS") }
@@ -106,14 +114,10 @@ public final class Tokenizer: Sendable {
         eomTokenID = eom
         endOfGenerationTokenIDs = eog
 
-        switch c.model {
-        case .bytePairEncoding:
-            bpe = try BytePairModel(vocab: vocab, merges: c.merges, ignoreMerges: preTokenizer?.ignoresMerges ?? false)
-            spm = nil
-        case .sentencePiece:
-            bpe = nil
-            spm = SentencePieceModel(vocab: vocab, unknownTokenID: unk)
-        }
+        bpe = c.model == .bytePairEncoding
+            ? try BytePairModel(vocab: vocab, merges: c.merges, ignoreMerges: preTokenizer?.ignoresMerges ?? false) : nil
+        spm = c.model == .sentencePiece ? SentencePieceModel(vocab: vocab, unknownTokenID: unk) : nil
+        wordPiece = c.model == .wordPiece ? WordPieceModel(options: c.wordPiece, unknown: unk ?? 0) : nil
 
         var userDefined: [Int32] = []
         var special: [Int32] = []
@@ -129,7 +133,7 @@ public final class Tokenizer: Sendable {
         var starts: [Int32] = [0]
         starts.reserveCapacity(n + 1)
         for id in 0..<n {
-            Self.appendPiece(id, vocab: vocab, model: c.model, to: &pool)
+            Self.appendPiece(id, vocab: vocab, model: c.model, wordPiecePrefix: c.wordPiece.continuingSubwordPrefix, to: &pool)
             starts.append(Int32(pool.count))
         }
         piecePool = pool
@@ -153,7 +157,9 @@ public final class Tokenizer: Sendable {
 
     // MARK: - Pieces
 
-    private static func appendPiece(_ id: Int, vocab: Vocabulary, model: TokenizerModelKind, to out: inout [UInt8]) {
+    private static func appendPiece(
+        _ id: Int, vocab: Vocabulary, model: TokenizerModelKind, wordPiecePrefix: String, to out: inout [UInt8]
+    ) {
         let a = vocab.attributes[id]
         let text = vocab.textBytes(id)
         if !a.isDisjoint(with: [.unknown, .control, .userDefined]) {
@@ -180,6 +186,15 @@ public final class Tokenizer: Sendable {
                         out.append(text[i])
                         i += 1
                     }
+                }
+            case .wordPiece:
+                // Continuation pieces join the previous one; other pieces start a new word.
+                let p = Array(wordPiecePrefix.utf8)
+                if !p.isEmpty && text.starts(with: p) {
+                    out.append(contentsOf: text.dropFirst(p.count))
+                } else {
+                    out.append(0x20)
+                    out.append(contentsOf: text)
                 }
             }
         } else if a.contains(.byte), let b = Self.byteValue(text) {

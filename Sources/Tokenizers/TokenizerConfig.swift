@@ -21,6 +21,8 @@ public enum TokenizerModelKind: String, Sendable, CaseIterable {
     case bytePairEncoding = "gpt2"
     /// SentencePiece BPE: score-ordered merges over characters, byte fallback (Llama 2, Gemma).
     case sentencePiece = "llama"
+    /// WordPiece with BERT's normalizer and pre-tokenizer (all-MiniLM, BERT).
+    case wordPiece = "bert"
 }
 
 /// Everything needed to build a `Tokenizer`, in plain Swift values. `Inference` fills it from GGUF
@@ -48,13 +50,16 @@ public struct TokenizerConfig: Sendable {
     public var addBOS: Bool?
     public var addEOS: Bool?
     public var addSpacePrefix: Bool?
+    /// WordPiece settings (used only by `.wordPiece`); BOS is [CLS] and EOS is [SEP] there.
+    public var wordPiece: WordPieceOptions
 
     public init(
         model: TokenizerModelKind, preTokenizer: String? = nil, tokens: [String],
         tokenTypes: [TokenType] = [], scores: [Float] = [], merges: [String] = [],
         bosTokenID: TokenID? = nil, eosTokenID: TokenID? = nil, eotTokenID: TokenID? = nil,
         eomTokenID: TokenID? = nil, unknownTokenID: TokenID? = nil, paddingTokenID: TokenID? = nil,
-        addBOS: Bool? = nil, addEOS: Bool? = nil, addSpacePrefix: Bool? = nil
+        addBOS: Bool? = nil, addEOS: Bool? = nil, addSpacePrefix: Bool? = nil,
+        wordPiece: WordPieceOptions = WordPieceOptions()
     ) {
         self.model = model
         self.preTokenizer = preTokenizer
@@ -71,5 +76,6 @@ public struct TokenizerConfig: Sendable {
         self.addBOS = addBOS
         self.addEOS = addEOS
         self.addSpacePrefix = addSpacePrefix
+        self.wordPiece = wordPiece
     }
 }

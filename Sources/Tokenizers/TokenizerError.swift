@@ -13,7 +13,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable 
     public var description: String {
         switch self {
         case let .unsupportedModel(name):
-            "Tokenizer model \"\(name)\" is not supported (supported: \"gpt2\" byte-level BPE and \"llama\" SentencePiece BPE)."
+            "Tokenizer model \"\(name)\" is not supported (supported: \"gpt2\" byte-level BPE and \"llama\" SentencePiece BPE in GGUF, WordPiece in tokenizer.json)."
         case let .unsupportedPreTokenizer(name):
             "Pre-tokenizer \"\(name)\" is not supported (supported: qwen2, llama-bpe/llama3, smollm/starcoder, gpt-2 and default)."
         case .emptyVocabulary: "The tokenizer has no tokens."
@@ -22,7 +22,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .tokenIDOutOfRange(role, id, size):
             "The \(role) token id \(id) is outside the vocabulary of \(size) tokens."
         case let .missingSpecialToken(role):
-            "The tokenizer is asked to add a \(role) token but does not say which token that is."
+            "The tokenizer needs its \(role) token but does not say which token that is."
         case let .missingByteToken(byte):
             "The byte-level vocabulary has no token for byte 0x\(String(byte, radix: 16, uppercase: true))."
         case let .invalidTokenType(id, type):

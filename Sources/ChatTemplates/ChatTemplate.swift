@@ -79,7 +79,11 @@ public struct ChatTemplate: Sendable {
         let scope = Scope(parent: globals)
         for (k, v) in context { scope.vars[k] = Value(v) }
         var out = ""
-        _ = try interp.exec(nodes, scope, &out)
+        do {
+            _ = try interp.exec(nodes, scope, &out)
+        } catch let e as ValueError {
+            throw TemplateError(kind: e.kind, message: e.message, line: 1, column: 1)
+        }
         return out
     }
 }

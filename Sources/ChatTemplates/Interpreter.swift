@@ -45,6 +45,15 @@ final class Interpreter {
     }
 
     func exec(_ node: Node, _ scope: Scope, _ out: inout String) throws -> Flow {
+        do {
+            return try execInner(node, scope, &out)
+        } catch let e as ValueError {
+            // safety net: errors not yet tied to an expression get the statement's position
+            throw error(e, node.pos)
+        }
+    }
+
+    private func execInner(_ node: Node, _ scope: Scope, _ out: inout String) throws -> Flow {
         switch node {
         case .text(let s):
             out += s
@@ -358,13 +367,13 @@ final class Interpreter {
             }
         case .loop(let l):
             guard let r = l.recurse else {
-                throw ValueError(.type, "Tried to call non recursive loop.  Maybe you forgot the 'recursive' modifier.")
+                throw error(ValueError(.type, "Tried to call non recursive loop.  Maybe you forgot the 'recursive' modifier."), pos)
             }
             return try call(.callable(r), args, pos)
         case .undefined(let u):
-            throw ValueError(.undefined, u.hint)
+            throw error(ValueError(.undefined, u.hint), pos)
         default:
-            throw ValueError(.type, "'\(fn.typeName)' object is not callable")
+            throw error(ValueError(.type, "'\(fn.typeName)' object is not callable"), pos)
         }
     }
 

@@ -10,7 +10,10 @@ struct Parser {
     /// Loops enclosing the current position (inside the current macro); `break`/`continue`
     /// outside a loop are syntax errors.
     var loopDepth = 0
-    static let maxExprDepth = 120
+    static let maxExprDepth = 64
+    /// Limits on nesting so that parsing and rendering stay well inside a thread's stack.
+    static let maxTreeDepth = 160
+    static let maxBlockDepth = 64
 
     init(tokens: [Token]) { self.tokens = tokens }
 
@@ -125,6 +128,7 @@ struct Parser {
 
     /// Parses a body ended by `end` (consumed together with its block end).
     mutating func parseBody(until end: String, block: String) throws -> [Node] {
+        if blockStack.count >= Parser.maxBlockDepth { throw fail("blocks nested too deeply") }
         blockStack.append(block)
         defer { blockStack.removeLast() }
         let body = try subparse(endTokens: [end])
@@ -168,6 +172,7 @@ struct Parser {
         advance()  // if
         var branches: [(Expr, [Node])] = []
         var elseBody: [Node] = []
+        if blockStack.count >= Parser.maxBlockDepth { throw fail("blocks nested too deeply") }
         blockStack.append("if")
         defer { blockStack.removeLast() }
         var test = try parseTuple(withCondexpr: false)
@@ -203,6 +208,7 @@ struct Parser {
         if skipName("if") { filter = try parseExpression() }
         let recursive = skipName("recursive")
         try expectBlockEnd()
+        if blockStack.count >= Parser.maxBlockDepth { throw fail("blocks nested too deeply") }
         blockStack.append("for")
         defer { blockStack.removeLast() }
         loopDepth += 1
@@ -371,7 +377,9 @@ struct Parser {
         exprDepth += 1
         defer { exprDepth -= 1 }
         if exprDepth > Parser.maxExprDepth { throw fail("expression nested too deeply") }
-        return withCondexpr ? try parseCondexpr() : try parseOr()
+        let e = withCondexpr ? try parseCondexpr() : try parseOr()
+        if e.depth > Parser.maxTreeDepth { throw fail("expression nested too deeply", e.pos) }
+        return e
     }
 
     mutating func parseCondexpr() throws -> Expr {
@@ -585,7 +593,8 @@ struct Parser {
                 let arg = args.count == 1 ? args[0] : Expr(.tuple(args), pos)
                 node = Expr(.getitem(node, arg), pos)
             } else if isOp("(") {
-                node = Expr(.call(node, try parseCallArgs()), pos)
+                // errors in a call point at the start of the callee (`raise_exception(...)`)
+                node = Expr(.call(node, try parseCallArgs()), node.pos)
             } else {
                 return node
             }
@@ -655,7 +664,7 @@ struct Parser {
             } else if isName("is") {
                 node = try parseTest(node)
             } else if isOp("(") {
-                node = Expr(.call(node, try parseCallArgs()), current.pos)
+                node = Expr(.call(node, try parseCallArgs()), node.pos)
             } else {
                 return node
             }

@@ -155,7 +155,7 @@ enum Filters {
             } else {
                 let tname = pyStr(rest.removeFirst())
                 let targs = CallArgs(rest, args.keywords)
-                test = { try Tests.apply(tname, $0, targs, interp) }
+                test = { try JinjaTests.apply(tname, $0, targs, interp) }
             }
             return IterBox.generator("select_or_reject") { out in
                 guard v.truthy else { return }  // jinja2 checks `if value:` first

@@ -46,7 +46,7 @@ public enum TemplateValue: Sendable, Equatable {
         case let v as String: self = .string(v)
         case let v as Bool where !(value is NSNumber): self = .bool(v)
         case let n as NSNumber:
-            if CFGetTypeIDIfAvailable(n) { self = .bool(n.boolValue); return }
+            if isBooleanNumber(n) { self = .bool(n.boolValue); return }
             let d = n.doubleValue
             if d.rounded() == d, !String(describing: n).contains("."), !String(describing: n).contains("e"),
                let i = Int(exactly: d) {
@@ -76,7 +76,7 @@ public enum TemplateValue: Sendable, Equatable {
 }
 
 /// Distinguishes NSNumber-wrapped booleans (from JSONSerialization) from numbers.
-private func CFGetTypeIDIfAvailable(_ n: NSNumber) -> Bool {
+private func isBooleanNumber(_ n: NSNumber) -> Bool {
     #if canImport(Darwin)
     return CFGetTypeID(n) == CFBooleanGetTypeID()
     #else

@@ -1,5 +1,5 @@
 /// jinja2's builtin tests (`x is defined`, `x is divisibleby 3`, ...).
-enum Tests {
+enum JinjaTests {
     static let known: Set<String> = [
         "defined", "undefined", "none", "string", "number", "integer", "float", "mapping", "iterable", "sequence",
         "true", "false", "boolean", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt",

@@ -224,8 +224,17 @@ enum Filters {
             }
             switch v {
             case .int, .bool:
-                if method == "common" { return v.asNumber! }
-                return .double(v.doubleValue)
+                guard method == "common" else { return .double(v.doubleValue) }
+                guard case .int(let i) = v.asNumber ?? .none, precision < 0 else { return v.asNumber ?? v }
+                // round(int, -n): half-to-even at 10**n
+                if precision < -18 { return .int(0) }
+                var m = 1
+                for _ in 0..<(-precision) { m *= 10 }
+                let q = i / m, r = i % m
+                var base = q * m
+                let twice = 2 * abs(r)
+                if twice > m || (twice == m && q % 2 != 0) { base += (i < 0 ? -m : m) }
+                return .int(base)
             case .double(let d):
                 let scale = Foundation.pow(10.0, Double(precision))
                 switch method {
@@ -400,7 +409,7 @@ enum Filters {
     }
 
     static func isWordChar(_ c: Unicode.Scalar) -> Bool {
-        c == "_" || c.properties.isAlphabetic || c.properties.numericType != nil
+        c == "_" || isPyAlnum(c)
     }
 
     static func wordCount(_ s: String) -> Int {

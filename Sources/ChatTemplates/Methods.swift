@@ -131,10 +131,10 @@ enum Methods {
         case "isdigit", "isnumeric", "isdecimal":
             return method(name) { _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType != nil }) }
         case "isalpha":
-            return method(name) { _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic }) }
+            return method(name) { _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(isPyAlpha)) }
         case "isalnum":
             return method(name) { _ in
-                .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
+                .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(isPyAlnum))
             }
         case "isspace":
             return method(name) { _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(isPySpace)) }

@@ -12,10 +12,24 @@ extension String {
 func pyUpper(_ s: String) -> String { s.uppercased() }
 func pyLower(_ s: String) -> String { s.lowercased() }
 
+/// Python's `str.capitalize()`: first character in title case, the rest lower case.
 func pyCapitalize(_ s: String) -> String {
     guard let f = s.unicodeScalars.first else { return s }
     let rest = String(scalars: s.unicodeScalars.dropFirst())
-    return String(f).uppercased() + rest.lowercased()
+    return f.properties.titlecaseMapping + rest.lowercased()
+}
+
+/// Python's `str.isalpha()` for one code point (general category L*).
+func isPyAlpha(_ c: Unicode.Scalar) -> Bool {
+    switch c.properties.generalCategory {
+    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+    default: return false
+    }
+}
+
+/// Python's `str.isalnum()` for one code point (what `\w` matches, with `_`).
+func isPyAlnum(_ c: Unicode.Scalar) -> Bool {
+    isPyAlpha(c) || c.properties.numericType != nil
 }
 
 /// Python's `str.title()`: a letter after a non-letter is uppercased, other letters lowercased.

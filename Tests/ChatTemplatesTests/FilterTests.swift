@@ -9,6 +9,8 @@ final class FilterTests: XCTestCase {
         try expectRender("{{ \"hello wORLD-foo bar(baz) it's\"|title }}|{{ 'Hello, world! foo_bar 12'|wordcount }}|{{ 'abc'|center(7) }}|{{ 'x'|safe }}|{{ '<a href=\"x\">&</a>'|e }}|{{ 'abc'|reverse }}|{{ 42|string }}", "Hello World-Foo Bar(Baz) It's|4|  abc  |x|&lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt;|cba|42")
         try expectRender("{{ 'a\\nb\\n\\nc'|indent }}|{{ 'a\\nb\\n\\nc'|indent(2, true) }}|{{ 'a\\nb\\n\\nc\\n'|indent(2, true, true) }}|{{ 'x'|indent(first=true) }}|{{ 'a\\n'|indent('--') }}", "a\n    b\n\n    c|  a\n  b\n\n  c|  a\n  b\n  \n  c\n  |    x|a\n")
         try expectRender("{{ '%s-%d'|format('a', 3) }}|{{ 'abc'|length }}|{{ 'é🙂'|count }}", "a-3|3|2")
+        try expectRender("{{ 'ß'|upper }}|{{ 'straße'.title() }}|{{ 'ǆa'|capitalize }}|{{ 'नमस्ते दुनिया'|wordcount }}|{{ 'नमस्ते'.isalpha() }}|{{ 'ǅ'|lower }}", "SS|Straße|ǅa|5|False|ǆ")
+        try expectRender("{{ '%.3f'|format(2.0005) }}|{{ '%10s|'|format('x') }}|{{ '%-10s|'|format('x') }}|{{ '%05d'|format(-42) }}|{{ '%+d'|format(3) }}|{{ '%e'|format(12345.678) }}|{{ '%g'|format(0.00001234) }}|{{ '%r'|format('x') }}|{{ '%c'|format(65) }}", "2.001|         x||x         ||-0042|+3|1.234568e+04|1.234e-05|'x'|A")
     }
 
     func testToJSON() throws {
@@ -42,6 +44,8 @@ final class FilterTests: XCTestCase {
     func testNumberAndConversionFilters() throws {
         try expectRender("{{ '42'|int }}|{{ '4.7'|int }}|{{ 'x'|int }}|{{ 'x'|int(5) }}|{{ 4.7|int }}|{{ '0x1A'|int(0, 16) }}|{{ '1A'|int(base=16) }}|{{ true|int }}|{{ ' 12 '|int }}|{{ '1_000'|int }}", "42|4|0|5|4|26|26|1|12|1000")
         try expectRender("{{ '3'|float }}|{{ 'a'|float }}|{{ 3|float }}|{{ -3|abs }}|{{ -3.5|abs }}|{{ 2.5|round }}|{{ 3.14159|round(2) }}|{{ 2.5|round(0,'ceil') }}|{{ 2.4|round(0,'floor') }}|{{ -2.5|round }}|{{ 7|round(1) }}|{{ 3|round }}", "3.0|0.0|3.0|3|3.5|2.0|3.14|3.0|2.0|-2.0|7|3")
+        try expectRender("{{ 1.5|round(1) }}|{{ 2.675|round(2) }}|{{ 0.125|round(2) }}|{{ 1234.5678|round(-2) }}|{{ 5|round(-1) }}|{{ 15|round(-1) }}|{{ -25|round(-1) }}|{{ 250|round(-2) }}", "1.5|2.67|0.12|1200.0|0|20|-20|200")
+        try expectRender("{{ 5e-324 }}|{{ 1.7976931348623157e308 }}|{{ 0.000123 }}|{{ 123456789012345678.0 }}|{{ 1/3 }}|{{ 100.0 }}|{{ 1e100 }}|{{ {'a': 1.0, 'b': -0.0, 'c': 1e-7}|tojson }}", "5e-324|1.7976931348623157e+308|0.000123|1.2345678901234568e+17|0.3333333333333333|100.0|1e+100|{\"a\": 1.0, \"b\": -0.0, \"c\": 1e-07}")
         try expectRender("{{ none|default('e') }}|{{ ''|default('e') }}|{{ ''|default('e', true) }}|{{ none|d('e', boolean=true) }}|{{ 0|d(5, true) }}", "None||e|e|5")
     }
 }

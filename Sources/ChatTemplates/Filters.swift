@@ -6,7 +6,7 @@ enum Filters {
         "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape", "first",
         "float", "forceescape", "format", "int", "items", "join", "last", "length", "list", "lower", "map", "max",
         "min", "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort",
-        "string", "sum", "title", "tojson", "trim", "unique", "upper", "wordcount", "indent", "striptags",
+        "string", "sum", "title", "tojson", "trim", "unique", "upper", "wordcount", "indent",
     ]
 
     static func undefinedError(_ v: Value) -> ValueError? {
@@ -357,8 +357,6 @@ enum Filters {
             return .string(indentText(pyStr(v), width, first: first, blank: blank))
         case "escape", "e", "forceescape":
             return .string(htmlEscape(pyStr(v)))
-        case "striptags":
-            return .string(pyStr(v))
         case "format":
             guard case .string(let fmt) = v else { throw ValueError(.type, "format filter needs a string") }
             return .string(try interp.percentFormat(fmt, p.count == 1 ? p[0] : .tuple(p)))

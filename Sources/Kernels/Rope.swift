@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How RoPE pairs up the dimensions of a head it rotates.
+public enum RopeStyle: Sendable, Equatable {
+    /// Adjacent pairs (x[2i], x[2i+1]): the original LLaMA layout, ggml's "normal" rope.
+    case interleaved
+    /// Halves (x[i], x[i + d/2]): GPT-NeoX layout, used by Qwen2 and Gemma 3 (ggml's "neox").
+    case halves
+}
+
+/// Rotary position embedding, in place, of `heads` vectors of width `headDim` laid side by side
+/// at `x`, for a token at `position`.
+///
+/// Pair i (of `ropeDims / 2`) turns by `position * freqScale * freqBase^(-2i / ropeDims)`; the
+/// angle is stepped by one multiplication per pair, in Float, as ggml does. Dimensions past
+/// `ropeDims` are left as they are.
+public func applyRope(
+    _ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, ropeDims: Int, position: Int,
+    freqBase: Float, freqScale: Float = 1, style: RopeStyle
+) {
+    let pairs = ropeDims / 2
+    let thetaScale = powf(freqBase, -2 / Float(ropeDims))
+    var theta = Float(position) * freqScale
+    for i in 0..<pairs {
+        let c = cosf(theta), s = sinf(theta)
+        let (a, b) = style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + pairs)
+        var h = 0
+        while h < heads {
+            let v = x + h * headDim
+            let x0 = v[a], x1 = v[b]
+            v[a] = x0 * c - x1 * s
+            v[b] = x0 * s + x1 * c
+            h += 1
+        }
+        theta *= thetaScale
+    }
+}

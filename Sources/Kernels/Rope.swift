@@ -19,16 +19,18 @@ public enum RopeStyle: Sendable, Equatable {
 ///
 /// Pair i (of `ropeDims / 2`) turns by `position * freqScale * freqBase^(-2i / ropeDims)`; the
 /// angle is stepped by one multiplication per pair, in Float, as ggml does. Dimensions past
-/// `ropeDims` are left as they are.
+/// `ropeDims` are left as they are. `frequencyFactors` (`ropeDims / 2` values, e.g. Llama 3.1's
+/// `rope_freqs`) divide the angle of each pair when given.
 public func applyRope(
     _ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, ropeDims: Int, position: Int,
-    freqBase: Float, freqScale: Float = 1, style: RopeStyle
+    freqBase: Float, freqScale: Float = 1, frequencyFactors: UnsafePointer<Float>? = nil, style: RopeStyle
 ) {
     let pairs = ropeDims / 2
     let thetaScale = powf(freqBase, -2 / Float(ropeDims))
     var theta = Float(position) * freqScale
     for i in 0..<pairs {
-        let c = cosf(theta), s = sinf(theta)
+        let angle = frequencyFactors.map { theta / $0[i] } ?? theta
+        let c = cosf(angle), s = sinf(angle)
         let (a, b) = style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + pairs)
         var h = 0
         while h < heads {

@@ -66,6 +66,7 @@ struct AttentionSpec {
     var ropeBase: Float
     var ropeScale: Float
     var ropeDims: Int
+    var ropeFactors: UnsafePointer<Float>? = nil  // (ropeDims / 2) `rope_freqs`, dividing each pair's angle
     var scale: Float   // multiplies q · k
     var window: Int?   // sliding window, nil for global attention
 }
@@ -162,9 +163,11 @@ struct ForwardPass {
         if let kn = w.keyNorm { rmsNorm(a.k, a.k, weight: kn, rows: batch * c.headCountKV, width: c.headDim) }
         for b in 0..<batch {
             applyRope(a.q + b * c.queryWidth, heads: c.headCount, headDim: c.headDim, ropeDims: spec.ropeDims,
-                      position: position + b, freqBase: spec.ropeBase, freqScale: spec.ropeScale, style: spec.ropeStyle)
+                      position: position + b, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
+                      frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
             applyRope(a.k + b * c.keyWidth, heads: c.headCountKV, headDim: c.headDim, ropeDims: spec.ropeDims,
-                      position: position + b, freqBase: spec.ropeBase, freqScale: spec.ropeScale, style: spec.ropeStyle)
+                      position: position + b, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
+                      frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
         }
         let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
         let element = cacheFormat == .f16 ? 2 : 4

@@ -3,7 +3,8 @@ import ModelFormats
 
 // LLaMA-family decoder (`general.architecture` = "llama": LLaMA 2/3, SmolLM2, Mistral-style),
 // matching llama.cpp's `llm_build_llama`: pre-norm blocks with RMSNorm, rotary attention with
-// adjacent-pair ("normal") RoPE and grouped-query heads, SwiGLU feed-forward.
+// adjacent-pair ("normal") RoPE and grouped-query heads, SwiGLU feed-forward. Llama 3.1+'s
+// `rope_freqs.weight` (per-pair frequency factors) is applied when present; q/k/v biases too.
 
 /// The weights of one LLaMA block.
 struct LlamaBlock: @unchecked Sendable {
@@ -45,6 +46,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         output = try r.optionalMatrix("output.weight", rows: c.vocabularySize, cols: c.embeddingLength) ?? embedding
         attentionSpec = AttentionSpec(
             ropeStyle: .interleaved, ropeBase: c.ropeFreqBase, ropeScale: c.ropeFreqScale, ropeDims: c.ropeDimensionCount,
+            ropeFactors: try r.optionalVector("rope_freqs.weight", count: c.ropeDimensionCount / 2),
             scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         runner = DecoderRunner(config: c, pool: pool, maxBatch: maxBatch)
     }

@@ -49,9 +49,11 @@ import Testing
         #expect(maxRelativeError(last, Array(all.suffix(vocab))) < 1e-5)
     }
 
-    @Test func tiedAndUntiedOutputs() throws {
+    /// An untied `output.weight` and Llama 3.1's `rope_freqs.weight` are used when present.
+    @Test func untiedOutputAndRopeFrequencyFactors() throws {
         var tiny = TinyModel(arch: .llama)
         tiny.untiedOutput = true
+        tiny.ropeFactors = true
         let model = try tiny.load()
         let tokens = [1, 2, 3]
         let logits = try model.forward(tokens: tokens, cache: TestCache(model.config, capacity: 8), logits: .all)
@@ -194,6 +196,7 @@ struct TinyModel {
     var ropeBase: Float { arch == .llama ? 10000 : 1_000_000 }
     let eps: Float = 1e-5
     var untiedOutput = false
+    var ropeFactors = false
     // Corruptions for the error-path tests.
     var drop: Set<String> = []
     var override: [String: GGUFValue] = [:]
@@ -221,6 +224,7 @@ struct TinyModel {
     var tensorList: [(name: String, shape: [Int])] {
         var list: [(String, [Int])] = [("token_embd.weight", [dim, vocab]), ("output_norm.weight", [dim])]
         if untiedOutput { list.append(("output.weight", [dim, vocab])) }
+        if ropeFactors { list.append(("rope_freqs.weight", [headDim / 2])) }
         for l in 0..<layers {
             let p = "blk.\(l)."
             list += [
@@ -245,6 +249,7 @@ struct TinyModel {
     func tensor(_ name: String, _ count: Int) -> [Float] {
         if name.hasSuffix("norm.weight") { return weights(name, count, around: 1, spread: 0.5) }
         if name == "token_embd.weight" { return weights(name, count, spread: 2) }
+        if name == "rope_freqs.weight" { return weights(name, count, around: 4, spread: 6) }
         return weights(name, count)
     }
 
@@ -303,8 +308,9 @@ struct TinyModel {
         }
         func rope(_ v: inout [Double], offset: Int, position: Int, base: Double) {
             let d = headDim, half = d / 2
+            let factors = ropeFactors ? w("rope_freqs.weight") : [Double](repeating: 1, count: half)
             for i in 0..<half {
-                let theta = Double(position) * pow(base, -2 * Double(i) / Double(d))
+                let theta = Double(position) * pow(base, -2 * Double(i) / Double(d)) / factors[i]
                 let (a, b) = arch == .llama ? (offset + 2 * i, offset + 2 * i + 1) : (offset + i, offset + i + half)
                 let x0 = v[a], x1 = v[b]
                 v[a] = x0 * cos(theta) - x1 * sin(theta)

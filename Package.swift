@@ -52,8 +52,7 @@ let package = Package(
             dependencies: [
                 "ModelFormats", "ModelHub", "Tokenizers", "Models", "Inference", "Kernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: engineSwiftFlags),
+            ]),  // no CPU target here: main() checks the CPU before any engine code runs
 
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: engineSwiftFlags),

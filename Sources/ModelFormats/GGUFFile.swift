@@ -35,6 +35,11 @@ public final class GGUFFile: @unchecked Sendable {
         try self.init(mapping: MappedFile(path: path))
     }
 
+    /// Parses GGUF bytes held in memory (a copy is kept).
+    public convenience init(bytes: UnsafeRawBufferPointer) throws(ModelFileError) {
+        try self.init(mapping: MappedFile(copying: bytes))
+    }
+
     init(mapping: MappedFile) throws(ModelFileError) {
         self.mapping = mapping
         self.path = mapping.path

@@ -8,9 +8,11 @@ import Darwin
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
+    private let owned: Bool
 
     public init(path: String) throws(ModelFileError) {
         self.path = path
+        owned = false
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -29,6 +31,15 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    /// An in-memory copy of `source`, read like a mapped file (fuzzing and tests).
+    public init(copying source: UnsafeRawBufferPointer, name: String = "<memory>") {
+        path = name
+        owned = true
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        if let base = source.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: source.count) }
+        bytes = UnsafeRawBufferPointer(start: buffer.baseAddress, count: source.count)
+    }
+
     /// Asks the kernel to read ahead; useful before a first forward pass over all weights.
     public func adviseWillNeed() {
         guard let base = bytes.baseAddress else { return }
@@ -36,6 +47,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if owned { base.deallocate() } else { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
 }

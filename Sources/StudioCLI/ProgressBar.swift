@@ -3,11 +3,22 @@ import Foundation
 /// Draws download progress: a redrawn bar (bytes, rate, ETA) on a terminal, or a plain line
 /// every few seconds when stdout is a pipe or a CI log.
 final class ProgressBar: @unchecked Sendable {
-    private let interactive = Terminal.isInteractive
+    enum Stream { case standardOutput, standardError }
+    private let stream: Stream
+    private let interactive: Bool
     private let lock = NSLock()
     private var start = Date()
     private var lastLine = Date.distantPast
     private var drawn = false
+
+    init(stream: Stream = .standardOutput) {
+        self.stream = stream
+        interactive = stream == .standardOutput ? Terminal.isInteractive : Terminal.isErrorInteractive
+    }
+
+    private func emit(_ s: String) {
+        (stream == .standardOutput ? FileHandle.standardOutput : FileHandle.standardError).write(Data(s.utf8))
+    }
 
     func restart() { lock.withLock { start = Date(); lastLine = .distantPast } }
 
@@ -28,19 +39,19 @@ final class ProgressBar: @unchecked Sendable {
                 } else {
                     line = "\(Terminal.bytes(bytes))  \(Terminal.bytes(Int64(rate)))/s"
                 }
-                Terminal.write("\r\u{1B}[2K" + line)
+                emit("\r\u{1B}[2K" + line)
                 drawn = true
-                if done { Terminal.write("\n"); drawn = false }
+                if done { emit("\n"); drawn = false }
             } else if done || Date().timeIntervalSince(lastLine) >= 5 {
                 lastLine = Date()
                 let totalText = total.map { " of \(Terminal.bytes($0)) (\(Int(Double(bytes) / Double(max($0, 1)) * 100))%)" } ?? ""
-                Terminal.line("downloaded \(Terminal.bytes(bytes))\(totalText), \(Terminal.bytes(Int64(rate)))/s")
+                emit("downloaded \(Terminal.bytes(bytes))\(totalText), \(Terminal.bytes(Int64(rate)))/s\n")
             }
         }
     }
 
     /// Ends a half-drawn bar before other output.
     func breakLine() {
-        lock.withLock { if drawn { Terminal.write("\n"); drawn = false } }
+        lock.withLock { if drawn { emit("\n"); drawn = false } }
     }
 }

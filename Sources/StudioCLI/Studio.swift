@@ -10,8 +10,9 @@ struct Studio: AsyncParsableCommand {
               studio pull qwen2.5-coder:0.5b        download the default model
               studio inspect qwen2.5-coder:0.5b     show its metadata and quant mix
               studio models                         list installed models
+              studio run qwen2.5-coder:0.5b "def fib(n):"   complete a prompt
             """,
         version: "0.1.0",
-        subcommands: [Pull.self, Models.self, Inspect.self, Remove.self]
+        subcommands: [Run.self, Tokenize.self, PerplexityCommand.self, Pull.self, Models.self, Inspect.self, Remove.self]
     )
 }

@@ -37,7 +37,12 @@ private struct ScriptedSource: LogitsSource, Sendable {
         count += 1
         if count > contextLength { throw Overflow() }
         steps += 1
-        counter?.value.add(1, ordering: .relaxed)
+        if let counter {
+            counter.value.add(1, ordering: .relaxed)
+            // A real model step takes milliseconds; without a pause this fake can run all 10M
+            // steps before a busy machine schedules the consumer's cancellation at all.
+            Thread.sleep(forTimeInterval: 0.0002)
+        }
         if steps == cancelAtStep { withUnsafeCurrentTask { $0?.cancel() } }
         return logits(at: steps)
     }

@@ -1,0 +1,328 @@
+// The local engine as a ChatBackend: several models, each loaded on first use with its own
+// Scheduler (continuous batching over `slots` sequences) and unloaded after `keepAlive` without
+// requests. A request with `n` choices (or several prompts) becomes one scheduler task per
+// choice; their streams are merged into one, and cancelling the merged stream cancels them all.
+
+import ChatTemplates
+import Foundation
+import Inference
+import Tokenizers
+import Tokenizers
+
+/// A model the local backend can serve.
+public struct LocalModelSpec: Sendable {
+    /// The name clients use (`model` in requests), e.g. `qwen2.5-coder:0.5b`.
+    public var id: String
+    /// Other names that pick the same model.
+    public var aliases: [String]
+    /// Builds the model (mapping its file); called on first use, off the caller's thread.
+    public var load: @Sendable () throws -> TextModel
+
+    public init(id: String, aliases: [String] = [], load: @escaping @Sendable () throws -> TextModel) {
+        self.id = id
+        self.aliases = aliases
+        self.load = load
+    }
+
+    /// A GGUF file on disk.
+    public static func file(id: String, aliases: [String] = [], path: String, threads: Int? = nil) -> LocalModelSpec {
+        LocalModelSpec(id: id, aliases: aliases) { try TextModel.load(path: path, threads: threads) }
+    }
+}
+
+/// The local engine behind the OpenAI API.
+public actor LocalBackend: ChatBackend {
+    public struct Options: Sendable {
+        /// Sequences per model generated at once.
+        public var slots: Int
+        /// Context per slot (nil: the model's, at most 4096).
+        public var contextLength: Int?
+        /// Requests that may wait per model before 429.
+        public var maxQueued: Int
+        public var prefillChunk: Int
+        /// Unload a model after this long without requests (nil: never).
+        public var keepAlive: Duration?
+
+        public init(slots: Int = 4, contextLength: Int? = nil, maxQueued: Int = 64, prefillChunk: Int = 256,
+                    keepAlive: Duration? = .seconds(300)) {
+            self.slots = slots
+            self.contextLength = contextLength
+            self.maxQueued = maxQueued
+            self.prefillChunk = prefillChunk
+            self.keepAlive = keepAlive
+        }
+    }
+
+    /// A model ready to run.
+    public final class Engine: Sendable {
+        public let model: TextModel
+        public let scheduler: Scheduler
+        public let prompt: ChatPrompt
+
+        init(model: TextModel, scheduler: Scheduler, prompt: ChatPrompt) {
+            self.model = model
+            self.scheduler = scheduler
+            self.prompt = prompt
+        }
+    }
+
+    private enum Entry {
+        case loading(Task<Engine, any Error>)
+        case ready(Engine)
+    }
+
+    public let options: Options
+    private let specs: [LocalModelSpec]
+    private let created: Int
+    private var entries: [String: Entry] = [:]
+    private var inFlight: [String: Int] = [:]
+    private var lastUsed: [String: ContinuousClock.Instant] = [:]
+    private var reaper: Task<Void, Never>?
+
+    public init(models: [LocalModelSpec], options: Options = Options()) {
+        self.specs = models
+        self.options = options
+        self.created = Int(Date().timeIntervalSince1970)
+    }
+
+    // MARK: - ChatBackend
+
+    public func models() -> [BackendModel] {
+        specs.map { spec in
+            var loaded = false
+            if case .ready? = entries[spec.id] { loaded = true }
+            return BackendModel(id: spec.id, created: created, loaded: loaded)
+        }
+    }
+
+    public func chat(_ request: ChatRequest) async throws -> BackendResponse {
+        let spec = try lookup(request.model)
+        let engine = try await engine(for: spec)
+        let prompt: [Int]
+        do {
+            prompt = try engine.prompt.tokens(messages: request.messages, tools: request.tools)
+        } catch .noMessages {
+            throw BackendError.invalidRequest(ChatPromptError.noMessages.description, param: "messages")
+        } catch {
+            throw BackendError.invalidRequest(error.description, param: "messages")
+        }
+        return try start(spec: spec, engine: engine, model: request.model, prompts: [prompt], parameters: request.parameters, n: request.n)
+    }
+
+    public func completion(_ request: CompletionRequest) async throws -> BackendResponse {
+        let spec = try lookup(request.model)
+        let engine = try await engine(for: spec)
+        let prompts = request.prompts.map { input -> [Int] in
+            switch input {
+            case .text(let s): engine.prompt.encode(s)
+            case .tokens(let ids): ids
+            }
+        }
+        return try start(spec: spec, engine: engine, model: request.model, prompts: prompts, parameters: request.parameters, n: request.n)
+    }
+
+    public func statistics() -> [BackendModelStats] {
+        loadedEngines().map { id, engine in
+            let s = engine.scheduler.stats
+            return BackendModelStats(
+                id: id, queued: s.queued, active: s.active, slots: s.slots, cacheTokensUsed: s.cacheTokensUsed,
+                cacheTokensCapacity: s.cacheTokensCapacity, reusedPromptTokens: s.reusedPromptTokens)
+        }
+    }
+
+    // MARK: - Models: lookup, lazy load, keep-alive
+
+    private func lookup(_ name: String) throws(BackendError) -> LocalModelSpec {
+        if let spec = specs.first(where: { $0.id == name || $0.aliases.contains(name) }) { return spec }
+        throw .modelNotFound(name, available: specs.map(\.id))
+    }
+
+    /// The engine of `spec`, loading it on first use (concurrent first requests share one load).
+    public func engine(for spec: LocalModelSpec) async throws -> Engine {
+        lastUsed[spec.id] = .now
+        switch entries[spec.id] {
+        case .ready(let engine)?:
+            return engine
+        case .loading(let task)?:
+            return try await awaitLoad(task, id: spec.id)
+        case nil:
+            let options = self.options
+            let task = Task.detached { () throws -> Engine in
+                let model = try spec.load()
+                let config = SchedulerConfiguration(
+                    slots: options.slots, contextLength: options.contextLength ?? min(model.config.contextLength, 4096),
+                    maxQueued: options.maxQueued, prefillChunk: options.prefillChunk)
+                let scheduler = try Scheduler(model: model, configuration: config)
+                return Engine(model: model, scheduler: scheduler, prompt: try ChatPrompt(model: model))
+            }
+            entries[spec.id] = .loading(task)
+            return try await awaitLoad(task, id: spec.id)
+        }
+    }
+
+    private func awaitLoad(_ task: Task<Engine, any Error>, id: String) async throws -> Engine {
+        do {
+            let engine = try await task.value
+            if case .loading? = entries[id] { entries[id] = .ready(engine) }
+            return engine
+        } catch {
+            if case .loading? = entries[id] { entries[id] = nil }
+            throw BackendError.loadFailed(model: id, reason: String(describing: error))
+        }
+    }
+
+    /// Loaded engines with their scheduler statistics (for `/metrics`).
+    public func loadedEngines() -> [(id: String, engine: Engine)] {
+        entries.compactMap { id, entry in
+            if case .ready(let e) = entry { return (id, e) }
+            return nil
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// Unloads every model idle for longer than `keepAlive` with no request in flight.
+    public func unloadIdle(now: ContinuousClock.Instant = .now) async {
+        guard let keepAlive = options.keepAlive else { return }
+        var victims: [Engine] = []
+        for (id, entry) in entries {
+            guard case .ready(let engine) = entry, inFlight[id, default: 0] == 0,
+                  let used = lastUsed[id], now - used >= keepAlive else { continue }
+            entries[id] = nil
+            victims.append(engine)
+        }
+        for engine in victims {
+            await Task.detached { engine.scheduler.shutdown() }.value
+        }
+    }
+
+    /// Starts the background check that unloads idle models (a no-op without keep-alive).
+    public func startKeepAlive() {
+        guard reaper == nil, let keepAlive = options.keepAlive else { return }
+        let period = min(max(keepAlive / 4, .milliseconds(100)), .seconds(5))
+        reaper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                await self?.unloadIdle()
+            }
+        }
+    }
+
+    /// Stops the keep-alive check and unloads every model (their unfinished tasks end).
+    public func shutdown() async {
+        reaper?.cancel()
+        reaper = nil
+        let engines = loadedEngines().map(\.engine)
+        entries.removeAll()
+        for engine in engines {
+            await Task.detached { engine.scheduler.shutdown() }.value
+        }
+    }
+
+    private func began(_ id: String) {
+        inFlight[id, default: 0] += 1
+        lastUsed[id] = .now
+    }
+
+    private func ended(_ id: String) {
+        inFlight[id, default: 1] -= 1
+        lastUsed[id] = .now
+    }
+
+    // MARK: - Running choices
+
+    private func start(
+        spec: LocalModelSpec, engine: Engine, model: String, prompts: [[Int]], parameters: GenerateParameters, n: Int
+    ) throws -> BackendResponse {
+        guard n >= 1 else { throw BackendError.invalidRequest("n must be at least 1, got \(n).", param: "n") }
+        guard !prompts.isEmpty else { throw BackendError.invalidRequest("The prompt is empty.", param: "prompt") }
+        var tasks: [SchedulerTask] = []
+        do {
+            for prompt in prompts {
+                for i in 0..<n {
+                    var p = parameters
+                    if let seed = p.seed, i > 0 { p.seed = seed &+ UInt64(i) }
+                    tasks.append(try engine.scheduler.submit(SchedulerRequest(prompt: prompt, parameters: p)))
+                }
+            }
+        } catch {
+            for t in tasks { engine.scheduler.cancel(t.id) }
+            throw BackendError(error)
+        }
+        began(spec.id)
+        let events = Self.merge(tasks, engine: engine, promptTokens: prompts.map(\.count)) { [weak self] in
+            await self?.ended(spec.id)
+        }
+        let scheduler = engine.scheduler
+        let ids = tasks.map(\.id)
+        return BackendResponse(model: model, choices: tasks.count, promptTokens: prompts.map(\.count), events: events) {
+            for id in ids { scheduler.cancel(id) }
+        }
+    }
+
+    /// Interleaves the tasks' events as choices, then reports usage. Ending the consumer
+    /// cancels every task.
+    static func merge(
+        _ tasks: [SchedulerTask], engine: Engine, promptTokens: [Int], onEnd: @escaping @Sendable () async -> Void
+    ) -> AsyncThrowingStream<BackendEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
+        let tokenizer = engine.model.tokenizer
+        let scheduler = engine.scheduler
+        let runner = Task {
+            defer { Task { await onEnd() } }
+            do {
+                let results = try await withThrowingTaskGroup(of: SchedulerResult?.self) { group in
+                    for (choice, task) in tasks.enumerated() {
+                        group.addTask {
+                            for try await event in task.events {
+                                switch event {
+                                case .token(let t):
+                                    let info = t.logprobs.map { Self.describe($0, tokenizer: tokenizer) }
+                                    continuation.yield(.text(choice: choice, text: t.text, logprobs: info, tokens: 1))
+                                case .text(let s):
+                                    continuation.yield(.text(choice: choice, text: s, logprobs: nil, tokens: 0))
+                                case .finished(let r):
+                                    if r.finishReason != .cancelled {
+                                        continuation.yield(.finish(choice: choice, reason: r.finishReason == .length ? .length : .stop))
+                                    }
+                                    return r
+                                }
+                            }
+                            return nil
+                        }
+                    }
+                    var results: [SchedulerResult] = []
+                    for try await r in group { if let r { results.append(r) } }
+                    return results
+                }
+                if Task.isCancelled {
+                    continuation.finish()
+                    return
+                }
+                let usage = BackendUsage(
+                    promptTokens: promptTokens.reduce(0, +),
+                    completionTokens: results.reduce(0) { $0 + $1.completionTokens },
+                    cachedTokens: results.map(\.cachedPromptTokens).max() ?? 0)
+                continuation.yield(.usage(usage))
+                continuation.finish()
+            } catch let error as SchedulerError {
+                for t in tasks { scheduler.cancel(t.id) }
+                continuation.finish(throwing: BackendError(error))
+            } catch {
+                for t in tasks { scheduler.cancel(t.id) }
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in
+            runner.cancel()
+            for t in tasks { scheduler.cancel(t.id) }
+        }
+        return stream
+    }
+
+    static func describe(_ lp: Logprobs, tokenizer: Tokenizer) -> TokenLogprobInfo {
+        func alt(_ t: TokenLogprob) -> TokenAlternative {
+            let bytes = tokenizer.tokenBytes(t.token)
+            return TokenAlternative(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: t.logprob)
+        }
+        return TokenLogprobInfo(chosen: alt(lp.chosen), top: lp.top.map(alt))
+    }
+}

@@ -1,0 +1,152 @@
+// The `/v1` surface: models, chat completions and text completions, streaming (SSE) and not.
+// Handlers only map HTTP to the backend: read and check the body, call the backend, shape the
+// answer.
+
+import Backends
+import ChatTemplates
+import Hummingbird
+
+struct OpenAIRoutes<Context: RequestContext>: Sendable {
+    let backend: any ChatBackend
+    let metrics: GatewayMetrics
+
+    func register(on group: RouterGroup<Context>) {
+        group.get("models") { _, _ in try await listModels() }
+        group.get("models/{id}") { _, context in try await model(context.parameters.require("id")) }
+        group.post("chat/completions") { request, context in try await chat(request, context: context) }
+        group.post("completions") { request, context in try await completion(request, context: context) }
+    }
+
+    // MARK: - models
+
+    func listModels() async throws -> Response {
+        let models = await backend.models()
+        return Self.json(.object([("object", "list"), ("data", .array(models.map(Self.modelObject)))]))
+    }
+
+    func model(_ id: String) async throws -> Response {
+        guard let m = await backend.models().first(where: { $0.id == id }) else {
+            throw APIError(BackendError.modelNotFound(id, available: []))
+        }
+        return Self.json(Self.modelObject(m))
+    }
+
+    static func modelObject(_ m: BackendModel) -> TemplateValue {
+        .object([("id", .string(m.id)), ("object", "model"), ("created", .int(m.created)), ("owned_by", .string(m.ownedBy))])
+    }
+
+    // MARK: - completions
+
+    func chat(_ request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        let body = try OpenAIRequests.chat(try await Self.fields(request, context: context))
+        let response = try await backend.chat(body.request)
+        let shaper = ResponseShaper(kind: .chat, model: response.model, logprobs: body.request.parameters.logprobs)
+        return try await respond(response, shaper: shaper, stream: body.stream, includeUsage: body.includeUsage, start: start)
+    }
+
+    func completion(_ request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        let body = try OpenAIRequests.completion(try await Self.fields(request, context: context))
+        let response = try await backend.completion(body.request)
+        let shaper = ResponseShaper(kind: .completion, model: response.model, logprobs: body.logprobs != nil)
+        return try await respond(response, shaper: shaper, stream: body.stream, includeUsage: body.includeUsage, start: start)
+    }
+
+    /// The request body as JSON fields, within the size limit.
+    static func fields(_ request: Request, context: Context) async throws -> RequestFields {
+        let limit = Gateway.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ErrorMiddleware<Context>.tooLarge
+        }
+        let buffer = try await request.body.collect(upTo: limit)
+        return try RequestFields.parse(Array(buffer.readableBytesView))
+    }
+
+    private func respond(
+        _ response: BackendResponse, shaper: ResponseShaper, stream: Bool, includeUsage: Bool, start: ContinuousClock.Instant
+    ) async throws -> Response {
+        if stream {
+            return streamed(response, shaper: shaper, includeUsage: includeUsage, start: start)
+        }
+        var choices = [ChoiceAccumulator](repeating: ChoiceAccumulator(), count: response.choices)
+        var usage = BackendUsage(promptTokens: 0, completionTokens: 0)
+        var sawFirst = false
+        do {
+            for try await event in response.events {
+                switch event {
+                case let .text(choice, text, logprobs, tokens):
+                    if tokens > 0 && !sawFirst {
+                        sawFirst = true
+                        metrics.timeToFirstToken(Self.seconds(since: start))
+                    }
+                    choices[choice].text += text
+                    if let logprobs { choices[choice].logprobs.append(logprobs) }
+                case let .finish(choice, reason):
+                    choices[choice].finish = reason
+                case let .usage(u):
+                    usage = u
+                }
+            }
+        } catch {
+            response.cancel()
+            throw error
+        }
+        metrics.tokens(usage)
+        metrics.latency(Self.seconds(since: start))
+        return Self.json(shaper.response(choices, usage: usage))
+    }
+
+    private func streamed(_ response: BackendResponse, shaper: ResponseShaper, includeUsage: Bool, start: ContinuousClock.Instant) -> Response {
+        let metrics = self.metrics
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var finished = false
+            defer { if !finished { response.cancel() } }
+            func send(_ value: TemplateValue) async throws {
+                try await writer.write(ByteBuffer(string: "data: " + JSONText.encode(value) + "\n\n"))
+            }
+            if shaper.kind == .chat {
+                for choice in 0..<response.choices { try await send(shaper.roleChunk(choice: choice, includeUsage: includeUsage)) }
+            }
+            var offsets = [Int](repeating: 0, count: response.choices)
+            var sawFirst = false
+            do {
+                for try await event in response.events {
+                    switch event {
+                    case let .text(choice, text, logprobs, tokens):
+                        if tokens > 0 && !sawFirst {
+                            sawFirst = true
+                            metrics.timeToFirstToken(Self.seconds(since: start))
+                        }
+                        if text.isEmpty && logprobs == nil { continue }
+                        try await send(shaper.textChunk(choice: choice, text: text, logprob: logprobs, textOffset: offsets[choice],
+                                                        includeUsage: includeUsage))
+                        offsets[choice] += text.count
+                    case let .finish(choice, reason):
+                        try await send(shaper.finishChunk(choice: choice, reason: reason, includeUsage: includeUsage))
+                    case let .usage(u):
+                        metrics.tokens(u)
+                        if includeUsage { try await send(shaper.usageChunk(u)) }
+                    }
+                }
+            } catch let error as BackendError {
+                try await send(APIError(error).json)
+            }
+            finished = true
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            metrics.latency(Self.seconds(since: start))
+            try await writer.finish(nil)
+        })
+    }
+
+    static func json(_ value: TemplateValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: JSONText.encode(value))))
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

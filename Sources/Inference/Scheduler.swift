@@ -1,0 +1,318 @@
+// Continuous batching after llama-server's design (server-queue / server-context): callers post
+// tasks with ids; one loop thread drains the incoming messages (new tasks, cancellations) and
+// then runs one tick over every active slot — one decode token for each generating slot plus a
+// bounded chunk of prompt for prefilling ones — so new requests join between steps and a long
+// prompt never stalls the others for more than one chunk. Results go back per task through its
+// own stream. Cancellation is a message; it frees the slot before the next tick.
+//
+// ```swift
+// let scheduler = try Scheduler(model: textModel, configuration: .init(slots: 4))
+// let task = try scheduler.submit(SchedulerRequest(prompt: ids, parameters: .greedy))
+// for try await event in task.events { … }
+// ```
+
+import Foundation
+import Models
+import Synchronization
+
+/// Runs many generations of one model at once.
+public final class Scheduler: Sendable {
+    public let configuration: SchedulerConfiguration
+    public let model: TextModel
+    private let shared: Mutex<SharedState>
+    private let wake = NSCondition()
+    private let stopped = DispatchSemaphore(value: 0)
+    // Owned by the loop thread only; boxed so that the Sendable class can hold it.
+    private let loop: LoopState
+
+    /// What callers and the loop exchange, under the mutex.
+    private struct SharedState {
+        var nextID = 1
+        var incoming: [SchedulerJob] = []
+        var cancelled: Set<Int> = []
+        /// Tasks accepted but not yet in a slot (incoming plus the loop's waiting list).
+        var waiting = 0
+        var stats = SchedulerStats()
+        var shuttingDown = false
+    }
+
+    private final class LoopState: @unchecked Sendable {
+        var slots: [SchedulerSlot] = []
+        var waiting: [SchedulerJob] = []
+        var tick: UInt64 = 0
+        var reused = 0
+    }
+
+    /// A scheduler for `model` with `configuration.slots` slots of `configuration.contextLength`
+    /// positions each. Starts its loop thread at once.
+    public init(model: TextModel, configuration: SchedulerConfiguration = .init()) throws {
+        guard configuration.slots >= 1, configuration.maxQueued >= 0, configuration.prefillChunk >= 1 else {
+            throw SchedulerConfigurationError.invalid(configuration)
+        }
+        let context = try model.resolvedContext(configuration.contextLength)
+        var config = configuration
+        config.contextLength = context
+        self.configuration = config
+        self.model = model
+        let loop = LoopState()
+        for i in 0..<config.slots {
+            loop.slots.append(SchedulerSlot(index: i, cache: try model.loaded.makeCache(capacity: context)))
+        }
+        self.loop = loop
+        var initial = SharedState()
+        initial.stats.slots = config.slots
+        initial.stats.cacheTokensCapacity = config.slots * context
+        shared = Mutex(initial)
+        let thread = Thread { [self] in self.run() }
+        thread.name = "studio.scheduler"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    deinit { shutdown() }
+
+    // MARK: - Caller side
+
+    /// Checks and queues a request. Throws `SchedulerError` at once when it cannot run
+    /// (context exceeded, bad parameters, queue full); otherwise its stream yields its events.
+    public func submit(_ request: SchedulerRequest) throws(SchedulerError) -> SchedulerTask {
+        try validate(request)
+        let (stream, continuation) = AsyncThrowingStream<SchedulerEvent, any Error>.makeStream()
+        let now = ContinuousClock.now
+        let id: Int = try shared.withLock { (s) throws(SchedulerError) -> Int in
+            if s.shuttingDown { throw .shutDown }
+            if s.waiting >= configuration.maxQueued + max(0, configuration.slots - s.stats.active) {
+                throw .queueFull(limit: configuration.maxQueued, retryAfterSeconds: 1)
+            }
+            let id = s.nextID
+            s.nextID += 1
+            s.incoming.append(SchedulerJob(id: id, request: request, continuation: continuation, submitted: now))
+            s.waiting += 1
+            s.stats.queued = s.waiting
+            return id
+        }
+        continuation.onTermination = { [weak self] termination in
+            if case .cancelled = termination { self?.cancel(id) }
+        }
+        signal()
+        return SchedulerTask(id: id, events: stream)
+    }
+
+    /// Cancels task `id` (a no-op when it already finished): its stream ends with `.finished`
+    /// and reason `.cancelled` and its slot is free before the next tick.
+    public func cancel(_ id: Int) {
+        shared.withLock { $0.cancelled.insert(id) }
+        signal()
+    }
+
+    public var stats: SchedulerStats { shared.withLock { $0.stats } }
+
+    /// Stops the loop; unfinished tasks end with `SchedulerError.shutDown`. Waits for the loop
+    /// thread to leave (it finishes its current tick first).
+    public func shutdown() {
+        let first = shared.withLock { s -> Bool in
+            defer { s.shuttingDown = true }
+            return !s.shuttingDown
+        }
+        guard first else { return }
+        signal()
+        stopped.wait()
+    }
+
+    private func validate(_ request: SchedulerRequest) throws(SchedulerError) {
+        let prompt = request.prompt
+        guard !prompt.isEmpty else { throw .emptyPrompt }
+        let vocab = model.config.vocabularySize
+        if let bad = prompt.firstIndex(where: { $0 < 0 || $0 >= vocab }) {
+            throw .promptTokenOutOfRange(token: prompt[bad], position: bad, vocabularySize: vocab)
+        }
+        do {
+            try request.parameters.validate(vocabularySize: vocab)
+        } catch {
+            throw .invalidParameters(error)
+        }
+        let context = configuration.contextLength
+        let wanted = request.parameters.maxTokens ?? 1
+        if prompt.count + wanted > context {
+            throw .contextExceeded(promptTokens: prompt.count, maxTokens: wanted, contextLength: context)
+        }
+    }
+
+    private func signal() {
+        wake.lock()
+        wake.signal()
+        wake.unlock()
+    }
+
+    // MARK: - The loop thread
+
+    private func run() {
+        while true {
+            let (incoming, cancelled, stop) = shared.withLock { s in
+                defer { s.incoming.removeAll(); s.cancelled.removeAll() }
+                return (s.incoming, s.cancelled, s.shuttingDown)
+            }
+            if stop { break }
+            loop.waiting.append(contentsOf: incoming)
+            if !cancelled.isEmpty { applyCancellations(cancelled) }
+            admit()
+            publishStats()
+            if loop.slots.allSatisfy({ $0.state == .idle }) {
+                idleWait()
+                continue
+            }
+            tick()
+            publishStats()
+        }
+        for job in loop.waiting { job.continuation.finish(throwing: SchedulerError.shutDown) }
+        loop.waiting.removeAll()
+        for slot in loop.slots where slot.job != nil {
+            slot.job?.continuation.finish(throwing: SchedulerError.shutDown)
+            slot.release(tick: loop.tick)
+        }
+        let late = shared.withLock { s in
+            defer { s.incoming.removeAll() }
+            return s.incoming
+        }
+        for job in late { job.continuation.finish(throwing: SchedulerError.shutDown) }
+        stopped.signal()
+    }
+
+    /// Sleeps until a caller posts something (or a second passes, as a safety net).
+    private func idleWait() {
+        wake.lock()
+        let pending = shared.withLock { !$0.incoming.isEmpty || !$0.cancelled.isEmpty || $0.shuttingDown }
+        if !pending { _ = wake.wait(until: Date().addingTimeInterval(1)) }
+        wake.unlock()
+    }
+
+    private func applyCancellations(_ ids: Set<Int>) {
+        loop.waiting.removeAll { job in
+            guard ids.contains(job.id) else { return false }
+            job.continuation.yield(.finished(result(for: job, slot: nil, finish: .cancelled, sequence: nil)))
+            job.continuation.finish()
+            return true
+        }
+        for slot in loop.slots {
+            guard let job = slot.job, ids.contains(job.id) else { continue }
+            if var sequence = slot.sequence {
+                let rest = sequence.flush()
+                if !rest.isEmpty { job.continuation.yield(.text(rest)) }
+                slot.sequence = sequence
+            }
+            finish(slot, .cancelled)
+        }
+    }
+
+    /// Moves waiting tasks into idle slots: the slot whose cache shares the longest prefix with
+    /// the prompt, else the least recently used.
+    private func admit() {
+        while !loop.waiting.isEmpty {
+            let idle = loop.slots.filter { $0.state == .idle }
+            guard !idle.isEmpty else { return }
+            let job = loop.waiting.removeFirst()
+            let prompt = job.request.prompt
+            let best = idle.max { a, b in
+                let pa = SchedulerSlot.commonPrefix(a.tokens, prompt), pb = SchedulerSlot.commonPrefix(b.tokens, prompt)
+                return pa != pb ? pa < pb : a.lastUsed > b.lastUsed
+            }!
+            do {
+                let sequence = try SequenceState(
+                    parameters: job.request.parameters, vocabularySize: model.config.vocabularySize,
+                    endOfGeneration: model.endOfGeneration, prompt: prompt)
+                best.assign(job, sequence: sequence, now: .now)
+                loop.reused += best.cachedPromptTokens
+            } catch {
+                job.continuation.finish(throwing: SchedulerError.invalidParameters(error))
+            }
+        }
+    }
+
+    /// One step over all active slots: gather the work, run it, then sample.
+    private func tick() {
+        loop.tick += 1
+        let batch = SchedulerBatch.gather(slots: loop.slots, prefillBudget: configuration.prefillChunk)
+        for entry in batch.entries {
+            let slot = loop.slots[entry.slot]
+            do {
+                try model.loaded.model.forward(
+                    tokens: entry.tokens, cache: slot.cache, logits: entry.wantsLogits ? .last : .none, into: &slot.logits)
+            } catch {
+                slot.clearCache()
+                fail(slot, SchedulerError.modelFailed(String(describing: error)))
+                continue
+            }
+            slot.tokens.append(contentsOf: entry.tokens)
+            if slot.state == .prefilling {
+                slot.promptCursor += entry.tokens.count
+                if slot.promptCursor < slot.job!.request.prompt.count { continue }
+                slot.state = .generating
+            }
+            sample(slot)
+        }
+    }
+
+    private func sample(_ slot: SchedulerSlot) {
+        guard let job = slot.job, var sequence = slot.sequence else { return }
+        let tokenizer = model.tokenizer
+        let step = sequence.step(
+            logits: slot.logits, contextUsed: slot.cache.count, contextLength: slot.cache.capacity, now: .now,
+            detokenize: { tokenizer.tokenBytes($0) })
+        slot.sequence = sequence
+        for event in step.events { job.continuation.yield(event) }
+        if let finish = step.finish {
+            self.finish(slot, finish)
+        } else {
+            slot.pendingToken = step.next
+        }
+    }
+
+    private func finish(_ slot: SchedulerSlot, _ reason: FinishReason) {
+        guard let job = slot.job else { return }
+        job.continuation.yield(.finished(result(for: job, slot: slot, finish: reason, sequence: slot.sequence)))
+        job.continuation.finish()
+        slot.release(tick: loop.tick)
+    }
+
+    private func fail(_ slot: SchedulerSlot, _ error: SchedulerError) {
+        slot.job?.continuation.finish(throwing: error)
+        slot.release(tick: loop.tick)
+    }
+
+    private func result(for job: SchedulerJob, slot: SchedulerSlot?, finish: FinishReason, sequence: SequenceState?) -> SchedulerResult {
+        let now = ContinuousClock.now
+        return SchedulerResult(
+            finishReason: finish, stopString: sequence?.stops.matched, promptTokens: job.request.prompt.count,
+            cachedPromptTokens: slot?.cachedPromptTokens ?? 0, completionTokens: sequence?.generated ?? 0,
+            seed: sequence?.sampler.seed ?? job.request.parameters.seed ?? 0,
+            timeToFirstToken: sequence?.firstTokenAt.map { $0 - job.submitted },
+            totalDuration: now - job.submitted, queueDuration: (job.started ?? now) - job.submitted)
+    }
+
+    private func publishStats() {
+        let active = loop.slots.filter { $0.state != .idle }.count
+        let used = loop.slots.reduce(0) { $0 + $1.cache.count }
+        let waitingHere = loop.waiting.count
+        let ticks = Int(loop.tick), reused = loop.reused
+        shared.withLock { s in
+            s.waiting = waitingHere + s.incoming.count
+            s.stats.queued = s.waiting
+            s.stats.active = active
+            s.stats.cacheTokensUsed = used
+            s.stats.ticks = ticks
+            s.stats.reusedPromptTokens = reused
+        }
+    }
+}
+
+/// A scheduler configuration that cannot work.
+public enum SchedulerConfigurationError: Error, Equatable, CustomStringConvertible {
+    case invalid(SchedulerConfiguration)
+
+    public var description: String {
+        switch self {
+        case .invalid(let c):
+            "A scheduler needs at least 1 slot, a queue of 0 or more and a prefill chunk of at least 1 token (got \(c.slots) slots, queue \(c.maxQueued), chunk \(c.prefillChunk))."
+        }
+    }
+}

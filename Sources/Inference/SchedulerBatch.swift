@@ -1,0 +1,49 @@
+// The work of one scheduler tick, gathered before anything runs: one decode token for every
+// generating slot, then prompt chunks for prefilling slots within a per-tick budget.
+//
+// Today the scheduler runs the entries one after another through the model's single-sequence
+// `forward`. The batch is gathered first so that a multi-sequence forward — every entry's tokens
+// through each weight matrix once, each with its own KV cache and position — can replace that
+// loop without changing anything else: that is where the aggregate throughput of concurrent
+// decoding comes from, since a decode step of one token is bound by reading the weights.
+
+/// One sequence's share of a tick.
+struct SchedulerBatchEntry {
+    let slot: Int
+    let tokens: [Int]
+    /// Whether the last token's logits are needed (decode, or the final chunk of a prompt).
+    let wantsLogits: Bool
+}
+
+struct SchedulerBatch {
+    var entries: [SchedulerBatchEntry] = []
+
+    /// Decode tokens first (they are what the users are waiting on), then prompt chunks of the
+    /// prefilling slots in slot order, at most `prefillBudget` prompt tokens in all (and at
+    /// least one chunk, so a prompt always progresses).
+    static func gather(slots: [SchedulerSlot], prefillBudget: Int) -> SchedulerBatch {
+        var batch = SchedulerBatch()
+        for slot in slots where slot.state == .generating {
+            if let token = slot.pendingToken {
+                batch.entries.append(SchedulerBatchEntry(slot: slot.index, tokens: [token], wantsLogits: true))
+            }
+        }
+        var budget = max(1, prefillBudget)
+        let prefilling = slots.filter { $0.state == .prefilling }.sorted {
+            ($0.job?.started ?? .now) < ($1.job?.started ?? .now)
+        }
+        for slot in prefilling where budget > 0 {
+            guard let prompt = slot.job?.request.prompt else { continue }
+            let remaining = prompt.count - slot.promptCursor
+            let n = min(remaining, budget)
+            guard n > 0 else { continue }
+            budget -= n
+            batch.entries.append(SchedulerBatchEntry(
+                slot: slot.index, tokens: Array(prompt[slot.promptCursor..<(slot.promptCursor + n)]),
+                wantsLogits: n == remaining))
+        }
+        return batch
+    }
+
+    var tokenCount: Int { entries.reduce(0) { $0 + $1.tokens.count } }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Backends
+import Foundation
+import Gateway
+import Hummingbird
+import Inference
+import ModelHub
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models).",
+        discussion: """
+            Models load on first use and unload after --keep-alive without requests. Several
+            requests to one model are generated together (continuous batching over --parallel
+            slots); more wait in a bounded queue (429 with Retry-After when it is full).
+            Without --model every installed model is served.
+
+            Examples:
+              studio serve --model qwen2.5-coder:0.5b
+              studio serve --model smollm2:135m --model gemma3:270m --port 9000 --keep-alive 10m
+              curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\
+                -d '{"model": "qwen2.5-coder:0.5b", "messages": [{"role": "user", "content": "Hi"}]}'
+            """)
+
+    @Option(help: "Address to listen on (127.0.0.1 keeps the server private to this machine).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8080
+
+    @Option(name: .customLong("model"), help: "A model to serve: alias, installed name or GGUF path (repeatable; pulled first if needed).")
+    var models: [String] = []
+
+    @Option(name: .customLong("keep-alive"), help: "Unload a model after this long without requests, e.g. 30s, 5m, 1h; 'never' keeps it loaded.")
+    var keepAlive = "5m"
+
+    @Option(help: "Sequences generated at once per model.")
+    var parallel = 4
+
+    @Option(name: .customLong("ctx"), help: "Context length of each sequence (default: the model's, at most 4096).")
+    var context: Int?
+
+    @Option(name: .customLong("queue"), help: "Requests that may wait per model before the server answers 429.")
+    var queue = 64
+
+    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens processed per step, so long prompts do not stall others.")
+    var prefillChunk = 256
+
+    @Option(help: "Threads per model (default: every core).")
+    var threads: Int?
+
+    @Option(name: .customLong("api-key"), help: "Require this bearer key on /v1 (default: $STUDIO_API_KEY, or no key).")
+    var apiKey: String?
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port).") }
+        guard (1...256).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 256, got \(parallel).") }
+        if let context, context < 16 { throw ValidationError("--ctx must be at least 16, got \(context).") }
+        guard queue >= 0 else { throw ValidationError("--queue must be 0 or more, got \(queue).") }
+        guard prefillChunk >= 1 else { throw ValidationError("--prefill-chunk must be at least 1, got \(prefillChunk).") }
+        if let threads, !(1...512).contains(threads) { throw ValidationError("--threads must be between 1 and 512, got \(threads).") }
+        _ = try Self.parseDuration(keepAlive)
+    }
+
+    /// `30s`, `5m`, `1h`, a plain number of seconds, or `never` (nil).
+    static func parseDuration(_ text: String) throws -> Duration? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if t == "never" || t == "-1" { return nil }
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            if let v = Double(t.dropLast(suffix.count)), v >= 0 { return .milliseconds(Int64(v * scale * 1000)) }
+        }
+        if let v = Double(t), v >= 0 { return .milliseconds(Int64(v * 1000)) }
+        throw ValidationError("--keep-alive must look like 30s, 5m, 1h or 'never', got '\(text)'.")
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            try CPUSupport.check()
+            let specs = try await modelSpecs()
+            guard !specs.isEmpty else {
+                throw ValidationError("No model to serve: pass --model ALIAS (e.g. --model qwen2.5-coder:0.5b) or pull one first.")
+            }
+            let backend = LocalBackend(models: specs, options: .init(
+                slots: parallel, contextLength: context, maxQueued: queue, prefillChunk: prefillChunk,
+                keepAlive: try Self.parseDuration(keepAlive)))
+            await backend.startKeepAlive()
+            let key = apiKey ?? ProcessInfo.processInfo.environment["STUDIO_API_KEY"]
+            let (host, port) = (self.host, self.port)
+            let names = specs.map(\.id).joined(separator: ", ")
+            let app = Gateway.application(backend: backend, host: host, port: port, apiKey: key) {
+                Terminal.error("studio serve: listening on http://\(host):\(port) (models: \(names))")
+            }
+            try await app.runService()
+            await backend.shutdown()
+        }
+    }
+
+    /// The models to serve: each --model resolved (pulled when it is a catalog alias not yet
+    /// installed), or every installed GGUF model.
+    func modelSpecs() async throws -> [LocalModelSpec] {
+        let store = ModelStore()
+        if models.isEmpty {
+            return store.installed().filter { $0.kind == .gguf }.map { m in
+                LocalModelSpec.file(id: m.alias ?? m.name, aliases: [m.name], path: m.path, threads: threads)
+            }
+        }
+        var specs: [LocalModelSpec] = []
+        for name in models where !specs.contains(where: { $0.id == name }) {
+            let path = try await ModelOptions.parse([name]).resolvePath()
+            let installed = store.manifest(named: name)
+            let aliases = [installed?.name, installed?.alias].compactMap { $0 }.filter { $0 != name }
+            specs.append(.file(id: name, aliases: aliases, path: path, threads: threads))
+        }
+        return specs
+    }
+}

@@ -53,11 +53,103 @@ import Tokenizers
         #expect(abs(result.plusMinus - expected.plusMinus) / expected.plusMinus <= 0.05, "± \(result.plusMinus) vs llama.cpp's \(expected.plusMinus)")
     }
 
-    /// The chunking rules on a model-free path: too little text is an error naming the need.
-    @Test func tooFewTokensIsAnError() throws {
-        let loaded = try ModelFixtures.load("smollm2-135m")
-        #expect(throws: PerplexityError.tooFewTokens(have: 100, need: 128)) {
-            try Perplexity.evaluate(model: loaded.model, tokens: Array(repeating: 1, count: 100), context: 64, bos: nil)
+    /// The chunking rules, model-free: chunks of `context` from an empty cache, BOS replacing
+    /// each chunk's first token, the partial tail dropped, only the second half scored, and
+    /// llama.cpp's PPL and ± formulas.
+    @Test func chunkingAndScoringFollowLlamaCpp() throws {
+        let model = ScriptedModel(vocabulary: 8)
+        let tokens = (0..<45).map { ($0 * 5 + 1) % 8 }
+        var progress: [Perplexity.Progress] = []
+        let result = try Perplexity.evaluate(model: model, tokens: tokens, context: 10, bos: 7, batch: 3) { progress.append($0) }
+
+        #expect(result.chunks == 4 && result.scoredTokens == 4 * 4)
+        // Each chunk runs from position 0 with BOS first, up to (not including) its last token.
+        #expect(model.calls.map(\.position).filter { $0 == 0 }.count == 4)
+        for chunk in 0..<4 {
+            var expected = Array(tokens[(chunk * 10)..<(chunk * 10 + 9)])
+            expected[0] = 7
+            let seen = model.calls.filter { $0.chunk == chunk }.flatMap(\.tokens)
+            #expect(seen == expected, "chunk \(chunk)")
         }
+        // Scored: positions 5...8 of each chunk predict tokens 6...9.
+        var nll: [Double] = []
+        for chunk in 0..<4 {
+            for j in 5..<9 { nll.append(-ScriptedModel.logProbability(of: tokens[chunk * 10 + j + 1], after: tokens[chunk * 10 + j], vocabulary: 8)) }
+        }
+        let mean = nll.reduce(0, +) / Double(nll.count)
+        let variance = nll.map { $0 * $0 }.reduce(0, +) / Double(nll.count) - mean * mean
+        #expect(abs(result.ppl - exp(mean)) < 1e-6)  // logits are Float
+        #expect(abs(result.plusMinus - (variance / Double(nll.count - 1)).squareRoot() * exp(mean)) < 1e-6)
+        #expect(progress.map(\.chunk) == [1, 2, 3, 4] && progress.last?.ppl == result.ppl)
+    }
+
+    @Test func tooFewTokensIsAnError() throws {
+        #expect(throws: PerplexityError.tooFewTokens(have: 100, need: 128)) {
+            try Perplexity.evaluate(model: ScriptedModel(vocabulary: 8), tokens: Array(repeating: 1, count: 100), context: 64, bos: nil)
+        }
+    }
+
+    /// The KV cache the driver runs on: capacity, reset, truncation and its errors.
+    @Test func kvCacheBookkeeping() throws {
+        let config = ScriptedModel(vocabulary: 8).config
+        let cache = try KVCache(config: config, capacity: 16)
+        #expect(cache.layout == config.cacheLayout(capacity: 16, element: .f16) && cache.remaining == 16)
+        #expect(cache.byteCount == 2 * 16 * (4 + 4) * 2)
+        cache.count = 10
+        try cache.truncate(to: 4)
+        #expect(cache.count == 4 && cache.remaining == 12)
+        #expect(throws: KVCacheError.badTruncation(to: 5, count: 4)) { try cache.truncate(to: 5) }
+        cache.reset()
+        #expect(cache.count == 0)
+        #expect(throws: KVCacheError.self) { try KVCache(config: config, capacity: 0) }
+        let f32 = try KVCache(config: config, capacity: 3, element: .f32)
+        #expect(f32.byteCount == 2 * 3 * (4 + 4) * 4)
+    }
+}
+
+/// A fake model whose next-token distribution depends only on the current token:
+/// logit[v] = (v == (token + 1) % vocabulary) ? 2 : v / vocabulary. It records every call.
+final class ScriptedModel: LanguageModel, @unchecked Sendable {
+    struct Call {
+        var chunk: Int
+        var position: Int
+        var tokens: [Int]
+    }
+
+    let config: ModelConfig
+    private(set) var calls: [Call] = []
+    private var chunk = -1
+
+    init(vocabulary: Int) {
+        config = ModelConfig(
+            architecture: "scripted", blockCount: 2, embeddingLength: 8, feedForwardLength: 8, headCount: 2, headCountKV: 1,
+            headDim: 4, valueDim: 4, rmsEpsilon: 1e-6, contextLength: 64, ropeFreqBase: 10000, ropeDimensionCount: 4,
+            vocabularySize: vocabulary)
+    }
+
+    static func logit(_ v: Int, after token: Int, vocabulary: Int) -> Float {
+        v == (token + 1) % vocabulary ? 2 : Float(v) / Float(vocabulary)
+    }
+
+    static func logProbability(of v: Int, after token: Int, vocabulary: Int) -> Double {
+        let z = (0..<vocabulary).map { exp(Double(logit($0, after: token, vocabulary: vocabulary))) }.reduce(0, +)
+        return Double(logit(v, after: token, vocabulary: vocabulary)) - log(z)
+    }
+
+    func forward(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection, into output: inout [Float]) throws {
+        if cache.count == 0 { chunk += 1 }
+        calls.append(Call(chunk: chunk, position: cache.count, tokens: tokens))
+        guard cache.count + tokens.count <= cache.layout.capacity else {
+            throw ModelError.contextFull(capacity: cache.layout.capacity, used: cache.count, requested: tokens.count)
+        }
+        cache.count += tokens.count
+        let v = config.vocabularySize
+        let rows: [Int]
+        switch logits {
+        case .none: rows = []
+        case .last: rows = [tokens.last!]
+        case .all: rows = tokens
+        }
+        output = rows.flatMap { t in (0..<v).map { Self.logit($0, after: t, vocabulary: v) } }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Kernels
 import ModelFormats
 import Testing
-@testable import Models
+import Models
 
 /// Tiny random models built in memory (F32 weights), checked against a plain scalar
 /// transformer written here from the equations, plus the loader's and forward's error paths.

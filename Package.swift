@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
@@ -60,8 +61,19 @@ let package = Package(
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats", "Kernels"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Models", "ModelFormats", "Tokenizers"]),
-        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "ModelFormats"]),
-        .testTarget(name: "StudioCLITests", dependencies: ["StudioCLI"]),
+        .testTarget(
+            name: "ModelHubTests",
+            dependencies: [
+                "ModelHub", "ModelFormats",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "StudioCLITests",
+            dependencies: ["StudioCLI", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Bytes on disk: GGUF and safetensors. Imports nothing of ours.
@@ -48,10 +49,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
+        // The ChatBackend protocol: the local engine, remote OpenAI-compatible engines, routing.
+        .target(name: "Backends", dependencies: ["Inference", "ModelHub", "Models", "Tokenizers", "ChatTemplates"]),
+        // The HTTP server: OpenAI-compatible /v1 routes, metrics, middleware.
+        .target(name: "Gateway", dependencies: ["Backends", "Inference", .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(
             name: "StudioCLI",
             dependencies: [
-                "ModelFormats", "ModelHub", "Tokenizers", "Models", "Inference", "Kernels",
+                "ModelFormats", "ModelHub", "Tokenizers", "Models", "Inference", "Kernels", "Backends", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),  // no CPU target here: main() checks the CPU before any engine code runs
 

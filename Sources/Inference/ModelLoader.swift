@@ -21,6 +21,7 @@ public enum ModelLoader {
     /// `threads` defaults to every available processor; `maxBatch` bounds prefill micro-batches.
     public static func load(path: String, threads: Int? = nil, maxBatch: Int = 64) throws -> LoadedModel {
         let file = try GGUFFile(path: path)
+        file.adviseWillNeed()  // start reading the weights in now rather than fault them in token by token
         let pool = ThreadPool(threads: threads ?? ThreadPool.availableProcessors)
         let model = try ModelRegistry.model(for: file, pool: pool, maxBatch: maxBatch)
         return LoadedModel(file: file, model: model, pool: pool)

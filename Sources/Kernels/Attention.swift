@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Causal multi-head attention over a KV cache (GQA when `kvHeads < heads`), softmax in F32.
 ///
 /// For token `b` of the batch, at position `p = firstPosition + b`, and query head `h` (reading
@@ -13,9 +21,11 @@
 ///   be written already (the batch's own keys included): that is what makes it causal.
 /// - `window`: sliding-window size (a token sees itself and the `window - 1` before it), or nil.
 ///
-/// Work is split over (token, head) pairs on `pool`; per-thread score rows come from
-/// `pool.workspace`, so nothing is allocated once it has grown. Decode (batch 1) touches each
-/// cached row once per head: no O(n²) work.
+/// Work items are (token, KV head, piece of the span): the query heads sharing a KV head run
+/// back to back over the same cached rows (hot in cache), and when there are too few (token, KV head)
+/// pairs to keep every thread busy (decode), each span is cut into pieces whose partial
+/// softmaxes are merged afterwards (flash-decoding). Scratch comes from `pool.workspace`, so
+/// nothing is allocated once it has grown. Decode touches each cached row once: no O(n²) work.
 public func attention(
     output: UnsafeMutablePointer<Float>, queries: UnsafePointer<Float>, batch: Int, firstPosition: Int,
     keys: UnsafeRawPointer, values: UnsafeRawPointer, format: QuantFormat,
@@ -23,46 +33,202 @@ public func attention(
 ) {
     precondition(format == .f16 || format == .f32, "attention: the KV cache must be F16 or F32, not \(format)")
     precondition(heads % kvHeads == 0, "attention: \(heads) heads are not a multiple of \(kvHeads) KV heads")
+    if batch <= 0 { return }
     let group = heads / kvHeads
-    let keyStride = kvHeads * headDim, valueStride = kvHeads * valueDim
-    let maxSpan = firstPosition + batch
-    let rowFloats = (maxSpan + 15) & ~15
-    let isF16 = format == .f16
-    pool.workspace.withBuffer(bytes: pool.threads * rowFloats * 4) { raw in
-        let scratch = raw.assumingMemoryBound(to: Float.self)
-        pool.parallelForWithThreadIndex(batch * heads) { start, end, thread in
-            let scores = scratch + thread * rowFloats
+    let pairs = batch * kvHeads
+    let longestSpan = window.map { min($0, firstPosition + batch) } ?? (firstPosition + batch)
+    // Pieces of at least 128 positions, enough of them for two items per thread.
+    let pieces = pairs >= 2 * pool.threads ? 1 : max(1, min((2 * pool.threads + pairs - 1) / pairs, longestSpan / 128))
+    let pieceLength = (longestSpan + pieces - 1) / pieces
+    let items = pairs * pieces
+
+    // Workspace: per item and head, a partial (max, sum, out[valueDim]); per thread, the scores
+    // of one piece for `group` heads.
+    let partialFloats = 2 + valueDim
+    let partialsCount = pieces > 1 ? items * group * partialFloats : 0
+    let threadFloats = (group * pieceLength + 15) & ~15
+    let geometry = AttentionGeometry(
+        heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
+        keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
+
+    pool.workspace.withBuffer(bytes: (partialsCount + pool.threads * threadFloats) * 4) { raw in
+        let partials = raw.assumingMemoryBound(to: Float.self)
+        let threadScratch = partials + partialsCount
+        pool.parallelForWithThreadIndex(items) { start, end, thread in
+            let scratch = threadScratch + thread * threadFloats
             for item in start..<end {
-                let b = item / heads, h = item % heads
-                let kvHead = h / group
+                let pair = item / pieces, piece = item % pieces
+                let b = pair / kvHeads, kvHead = pair % kvHeads
                 let position = firstPosition + b
                 let first = window.map { max(0, position - $0 + 1) } ?? 0
                 let span = position - first + 1
-                let q = queries + b * heads * headDim + h * headDim
-                let out = output + b * heads * valueDim + h * valueDim
-
-                // scores = scale * q · K[t]
-                if isF16 {
-                    let k = keys.assumingMemoryBound(to: UInt16.self) + kvHead * headDim
-                    for i in 0..<span { scores[i] = scale * dotF32F16Fast(q, k + (first + i) * keyStride, count: headDim) }
+                let length = (span + pieces - 1) / pieces
+                let lo = first + piece * length, hi = min(position + 1, lo + length)
+                let q = queries + b * heads * headDim + kvHead * group * headDim
+                if pieces == 1 {
+                    let out = output + b * heads * valueDim + kvHead * group * valueDim
+                    attendPiece(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
+                                scratch: scratch, output: out, partial: nil)
                 } else {
-                    let k = keys.assumingMemoryBound(to: Float.self) + kvHead * headDim
-                    for i in 0..<span { scores[i] = scale * dotF32(q, k + (first + i) * keyStride, count: headDim) }
-                }
-                softmax(scores, count: span)
-
-                // out = Σ p[t] V[t]
-                out.update(repeating: 0, count: valueDim)
-                if isF16 {
-                    let v = values.assumingMemoryBound(to: UInt16.self) + kvHead * valueDim
-                    for i in 0..<span { addScaledF16Fast(out, v + (first + i) * valueStride, scores[i], count: valueDim) }
-                } else {
-                    let v = values.assumingMemoryBound(to: Float.self) + kvHead * valueDim
-                    for i in 0..<span { addScaled(out, v + (first + i) * valueStride, scores[i], count: valueDim) }
+                    let partial = partials + item * group * partialFloats
+                    attendPiece(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
+                                scratch: scratch, output: nil, partial: partial)
                 }
             }
         }
+        if pieces == 1 { return }
+        // Merge the pieces of each (token, head): rescale to a common max and normalize.
+        pool.parallelFor(batch * heads) { start, end in
+            for bh in start..<end {
+                let b = bh / heads, h = bh % heads
+                let kvHead = h / group, j = h % group
+                let out = output + b * heads * valueDim + h * valueDim
+                var m = -Float.infinity
+                for piece in 0..<pieces {
+                    let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
+                    if p[1] > 0 { m = max(m, p[0]) }
+                }
+                var sum: Float = 0
+                out.update(repeating: 0, count: valueDim)
+                for piece in 0..<pieces {
+                    let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
+                    if p[1] == 0 { continue }
+                    let w = expf(p[0] - m)
+                    sum += p[1] * w
+                    addScaled(out, p + 2, w, count: valueDim)
+                }
+                scale_(out, out, 1 / sum, valueDim)
+            }
+        }
     }
+}
+
+struct AttentionGeometry {
+    var heads, kvHeads, group, headDim, valueDim, keyStride, valueStride: Int
+    var scale: Float
+    var isF16: Bool
+}
+
+/// The `group` query heads at `q` (consecutive rows of `headDim`) attend to cache rows `range`
+/// of `kvHead`. With `output`, writes the normalized result (`group` rows of `valueDim`); with
+/// `partial`, writes per head (max score, Σ exp(score - max), Σ exp(score - max) V) for merging.
+///
+/// The hot spot of long-context decoding: dot products convert F16 keys eight at a time as they
+/// go, and each head's weighted sum of values stays in registers, 32 lanes at a time.
+@inline(__always)
+private func attendPiece(
+    _ g: AttentionGeometry, q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, kvHead: Int,
+    range: Range<Int>, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+    partial: UnsafeMutablePointer<Float>?
+) {
+    let n = range.count
+    let element = g.isF16 ? 2 : 4
+    let keyBase = keys + (range.lowerBound * g.keyStride + kvHead * g.headDim) * element
+    let valueBase = values + (range.lowerBound * g.valueStride + kvHead * g.valueDim) * element
+    let keyRowBytes = g.keyStride * element, valueRowBytes = g.valueStride * element
+    for j in 0..<g.group {
+        let scores = scratch + j * n
+        let qj = UnsafeRawPointer(q + j * g.headDim)
+        // scores[i] = scale * q_j · K[lo + i], four rows at a time (independent FMA chains).
+        var i0 = 0
+        if g.headDim % 8 == 0 {
+            while i0 + 4 <= n {
+                let k0 = keyBase + i0 * keyRowBytes
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var d = 0
+                while d < g.headDim {
+                    let qv = qj.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self)
+                    a0.addProduct(qv, load8(k0, d, g.isF16))
+                    a1.addProduct(qv, load8(k0 + keyRowBytes, d, g.isF16))
+                    a2.addProduct(qv, load8(k0 + 2 * keyRowBytes, d, g.isF16))
+                    a3.addProduct(qv, load8(k0 + 3 * keyRowBytes, d, g.isF16))
+                    d += 8
+                }
+                scores[i0] = g.scale * a0.sum()
+                scores[i0 + 1] = g.scale * a1.sum()
+                scores[i0 + 2] = g.scale * a2.sum()
+                scores[i0 + 3] = g.scale * a3.sum()
+                i0 += 4
+            }
+        }
+        for i in i0..<n {
+            let k = keyBase + i * keyRowBytes
+            var s: Float = 0
+            for d in 0..<g.headDim { s += q[j * g.headDim + d] * load1(k, d, g.isF16) }
+            scores[i] = g.scale * s
+        }
+        // Unnormalized softmax.
+        var m = -Float.infinity
+        for i in 0..<n where scores[i] > m { m = scores[i] }
+        var sum: Float = 0
+        var i = 0
+        let r = UnsafeMutableRawPointer(scores)
+        while i + 8 <= n {
+            let e = simdExp(r.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - SIMD8(repeating: m))
+            r.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            sum += e.sum()
+            i += 8
+        }
+        while i < n { scores[i] = expf(scores[i] - m); sum += scores[i]; i += 1 }
+        let out: UnsafeMutablePointer<Float>
+        if let partial {
+            let p = partial + j * (2 + g.valueDim)
+            p[0] = m
+            p[1] = sum
+            out = p + 2
+        } else {
+            out = output! + j * g.valueDim
+            if sum > 0 { scale_(scores, scores, 1 / sum, n) }  // normalize the weights up front
+        }
+        // out = Σ_i weight[i] * V[lo + i], 32 lanes of out in registers at a time.
+        var c = 0
+        while c < g.valueDim {
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            if c + 32 <= g.valueDim {
+                for i in 0..<n {
+                    let v = valueBase + i * valueRowBytes
+                    let w = SIMD8<Float>(repeating: scores[i])
+                    a0.addProduct(w, load8(v, c, g.isF16))
+                    a1.addProduct(w, load8(v, c + 8, g.isF16))
+                    a2.addProduct(w, load8(v, c + 16, g.isF16))
+                    a3.addProduct(w, load8(v, c + 24, g.isF16))
+                }
+                let o = UnsafeMutableRawPointer(out + c)
+                o.storeBytes(of: a0, toByteOffset: 0, as: SIMD8<Float>.self)
+                o.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+                o.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+                o.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+                c += 32
+            } else {
+                var acc: Float = 0
+                for i in 0..<n { acc += scores[i] * load1(valueBase + i * valueRowBytes, c, g.isF16) }
+                out[c] = acc
+                c += 1
+            }
+        }
+    }
+}
+
+/// Eight cache elements from `row` starting at element `index`, as Float.
+@inline(__always)
+private func load8(_ row: UnsafeRawPointer, _ index: Int, _ isF16: Bool) -> SIMD8<Float> {
+    if isF16 {
+        #if !(arch(x86_64) && os(macOS))
+        return SIMD8<Float>(row.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<Float16>.self))
+        #else
+        let h = row.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<UInt16>.self)
+        var f = SIMD8<Float>()
+        for l in 0..<8 { f[l] = fp16ToFloat(h[l]) }
+        return f
+        #endif
+    }
+    return row.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func load1(_ row: UnsafeRawPointer, _ index: Int, _ isF16: Bool) -> Float {
+    isF16 ? fp16ToFloat(row.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+        : row.loadUnaligned(fromByteOffset: index * 4, as: Float.self)
 }
 
 /// Writes `count` floats to a cache row in `format` (`.f16`, rounded to nearest even, or `.f32`).
@@ -73,47 +239,4 @@ public func storeCacheRow(_ destination: UnsafeMutableRawPointer, _ source: Unsa
     } else {
         f32ToF16(destination.assumingMemoryBound(to: UInt16.self), source, count: count)
     }
-}
-
-// MARK: - F16 helpers (SIMD where the platform has Float16)
-
-/// Σ a[i] * f16(b[i]).
-@inline(__always)
-func dotF32F16Fast(_ a: UnsafePointer<Float>, _ b: UnsafePointer<UInt16>, count n: Int) -> Float {
-    #if !(arch(x86_64) && os(macOS))
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    var i = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    while i + 16 <= n {
-        let b0 = SIMD8<Float>(rb.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self))
-        let b1 = SIMD8<Float>(rb.loadUnaligned(fromByteOffset: i * 2 + 16, as: SIMD8<Float16>.self))
-        acc0.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), b0)
-        acc1.addProduct(ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self), b1)
-        i += 16
-    }
-    var s = (acc0 + acc1).sum()
-    while i < n { s += a[i] * fp16ToFloat(b[i]); i += 1 }
-    return s
-    #else
-    return dotF32F16(a, b, count: n)
-    #endif
-}
-
-/// y[i] += s * f16(x[i]).
-@inline(__always)
-func addScaledF16Fast(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<UInt16>, _ s: Float, count n: Int) {
-    #if !(arch(x86_64) && os(macOS))
-    var i = 0
-    let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
-    let vs = SIMD8<Float>(repeating: s)
-    while i + 8 <= n {
-        var vy = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        vy.addProduct(vs, SIMD8<Float>(rx.loadUnaligned(fromByteOffset: i * 2, as: SIMD8<Float16>.self)))
-        ry.storeBytes(of: vy, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { y[i] += s * fp16ToFloat(x[i]); i += 1 }
-    #else
-    addScaledF16(y, x, s, count: n)
-    #endif
 }

@@ -49,6 +49,22 @@ import Models
         #expect(maxRelativeError(last, Array(all.suffix(vocab))) < 1e-5)
     }
 
+    /// Decoding after a long context splits each head's span into pieces across threads and
+    /// merges their partial softmaxes; it must agree with the reference and with prefill.
+    @Test func longContextDecodeMergesPieces() throws {
+        let tiny = TinyModel(arch: .llama)
+        let model = try tiny.load()
+        let tokens = (0..<300).map { ($0 * 37 + 11) % tiny.vocab }
+        let cache = TestCache(model.config, capacity: 300)
+        var none: [Float] = []
+        try model.forward(tokens: Array(tokens.dropLast()), cache: cache, logits: .none, into: &none)
+        let decoded = try model.forward(tokens: [tokens.last!], cache: cache)
+        let expected = tiny.referenceLogits(tokens).last!
+        #expect(maxRelativeError(decoded, expected) < 1e-4)
+        let prefilled = try model.forward(tokens: tokens, cache: TestCache(model.config, capacity: 300), logits: .last)
+        #expect(maxRelativeError(decoded, prefilled) < 1e-5)
+    }
+
     /// An untied `output.weight` and Llama 3.1's `rope_freqs.weight` are used when present.
     @Test func untiedOutputAndRopeFrequencyFactors() throws {
         var tiny = TinyModel(arch: .llama)

@@ -85,6 +85,11 @@ final class Activations: @unchecked Sendable {
     let hb: UnsafeMutablePointer<Float>         // (batch, ff)
     let hb2: UnsafeMutablePointer<Float>        // (batch, ff)
     private let all: [UnsafeMutablePointer<Float>]
+    // Bookkeeping of the current micro-batch, kept to reuse its storage.
+    var tokens: [Int] = []                      // (batch) token of each row
+    var segments: [Segment] = []                // runs of rows from one sequence
+    var logitRows: [LogitRow] = []              // rows whose logits are wanted, and where they go
+    var logitScratch: [Float] = []              // logits of scattered rows before they are copied out
 
     init(config c: ModelConfig, maxBatch: Int) {
         self.maxBatch = maxBatch
@@ -103,28 +108,43 @@ final class Activations: @unchecked Sendable {
         hb = buffer(c.feedForwardLength)
         hb2 = buffer(c.feedForwardLength)
         all = [x, xb, xb2, q, k, v, attention, hb, hb2]
+        tokens.reserveCapacity(maxBatch)
+        segments.reserveCapacity(maxBatch)
+        logitRows.reserveCapacity(maxBatch)
     }
 
     deinit { for p in all { p.deallocate() } }
 }
 
-/// One micro-batch on its way through a model: `batch` tokens at positions
-/// `position ..< position + batch`. Each method is one step of the forward pass, applied to
-/// every token of the batch.
+/// A run of consecutive rows of a micro-batch that belong to one sequence: rows
+/// `rows` run at positions `position ..< position + rows.count` of `cache`.
+struct Segment {
+    var rows: Range<Int>
+    var cache: any KVCacheStorage
+    var position: Int
+    var format: QuantFormat
+}
+
+/// A row of the micro-batch whose logits are wanted, and the `vocabulary` floats they go to.
+struct LogitRow {
+    var row: Int
+    var destination: UnsafeMutablePointer<Float>
+}
+
+/// One micro-batch on its way through a model: `batch` rows, each a token of some sequence at
+/// some position (`a.segments` says which). Each method is one step of the forward pass,
+/// applied to every row; only RoPE, the cache and attention look at the segments.
 struct ForwardPass {
     let a: Activations
     let config: ModelConfig
     let pool: ThreadPool
-    let cache: any KVCacheStorage
-    let cacheFormat: QuantFormat
     let batch: Int
-    let position: Int
 
     var dim: Int { config.embeddingLength }
 
-    /// x[b] = embedding row of tokens[b], times `scale`.
-    func embed(_ tokens: ArraySlice<Int>, table: WeightMatrix, scale: Float = 1) {
-        for (b, token) in tokens.enumerated() {
+    /// x[b] = embedding row of the token of row b, times `scale`.
+    func embed(table: WeightMatrix, scale: Float = 1) {
+        for (b, token) in a.tokens.enumerated() {
             let row = a.x + b * dim
             table.dequantizeRow(token, into: row)
             if scale != 1 { Kernels.scale(row, row, by: scale, count: dim) }
@@ -161,24 +181,30 @@ struct ForwardPass {
         project(w.value, input, into: a.v, bias: w.valueBias)
         if let qn = w.queryNorm { rmsNorm(a.q, a.q, weight: qn, rows: batch * c.headCount, width: c.headDim) }
         if let kn = w.keyNorm { rmsNorm(a.k, a.k, weight: kn, rows: batch * c.headCountKV, width: c.headDim) }
-        for b in 0..<batch {
-            applyRope(a.q + b * c.queryWidth, heads: c.headCount, headDim: c.headDim, ropeDims: spec.ropeDims,
-                      position: position + b, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
-                      frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
-            applyRope(a.k + b * c.keyWidth, heads: c.headCountKV, headDim: c.headDim, ropeDims: spec.ropeDims,
-                      position: position + b, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
-                      frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
+        for segment in a.segments {
+            for b in segment.rows {
+                let position = segment.position + (b - segment.rows.lowerBound)
+                applyRope(a.q + b * c.queryWidth, heads: c.headCount, headDim: c.headDim, ropeDims: spec.ropeDims,
+                          position: position, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
+                          frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
+                applyRope(a.k + b * c.keyWidth, heads: c.headCountKV, headDim: c.headDim, ropeDims: spec.ropeDims,
+                          position: position, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
+                          frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
+            }
+            let keys = segment.cache.keys(layer: layer), values = segment.cache.values(layer: layer)
+            let element = segment.format == .f16 ? 2 : 4
+            for b in segment.rows {
+                let position = segment.position + (b - segment.rows.lowerBound)
+                storeCacheRow(keys + position * c.keyWidth * element, a.k + b * c.keyWidth, count: c.keyWidth, format: segment.format)
+                storeCacheRow(values + position * c.valueWidth * element, a.v + b * c.valueWidth, count: c.valueWidth, format: segment.format)
+            }
+            let first = segment.rows.lowerBound
+            attention(output: a.attention + first * c.headCount * c.valueDim, queries: a.q + first * c.queryWidth,
+                      batch: segment.rows.count, firstPosition: segment.position,
+                      keys: keys, values: values, format: segment.format,
+                      heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, valueDim: c.valueDim,
+                      scale: spec.scale, window: spec.window, pool: pool)
         }
-        let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
-        let element = cacheFormat == .f16 ? 2 : 4
-        for b in 0..<batch {
-            storeCacheRow(keys + (position + b) * c.keyWidth * element, a.k + b * c.keyWidth, count: c.keyWidth, format: cacheFormat)
-            storeCacheRow(values + (position + b) * c.valueWidth * element, a.v + b * c.valueWidth, count: c.valueWidth, format: cacheFormat)
-        }
-        attention(output: a.attention, queries: a.q, batch: batch, firstPosition: position,
-                  keys: keys, values: values, format: cacheFormat,
-                  heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, valueDim: c.valueDim,
-                  scale: spec.scale, window: spec.window, pool: pool)
         project(w.output, a.attention, into: output)
     }
 
@@ -197,22 +223,31 @@ struct ForwardPass {
         project(w.down, a.hb, into: output)
     }
 
-    /// logits = output · RMSNorm(x) * norm, for the rows `target` asks for (none when nil).
-    func logits(norm: UnsafePointer<Float>, output: WeightMatrix, into target: LogitsTarget?) {
-        guard let target, !target.rows.isEmpty else { return }
-        rmsNorm(a.xb, a.x + target.rows.lowerBound * dim, weight: norm, rows: target.rows.count)
-        matmul(output, a.xb, target.pointer, batch: target.rows.count, pool: pool)
+    /// logits = output · RMSNorm(x) * norm, for the rows `a.logitRows` asks for, all through the
+    /// output matrix at once; straight into place when the destinations follow each other.
+    func logits(norm: UnsafePointer<Float>, output: WeightMatrix) {
+        let wanted = a.logitRows
+        if wanted.isEmpty { return }
+        let vocab = output.rows
+        var contiguous = true
+        for (i, r) in wanted.enumerated() {
+            rmsNorm(a.xb + i * dim, a.x + r.row * dim, weight: norm, rows: 1)
+            if r.destination != wanted[0].destination + i * vocab { contiguous = false }
+        }
+        if contiguous {
+            matmul(output, a.xb, wanted[0].destination, batch: wanted.count, pool: pool)
+            return
+        }
+        if a.logitScratch.count < wanted.count * vocab { a.logitScratch = [Float](repeating: 0, count: wanted.count * vocab) }
+        a.logitScratch.withUnsafeMutableBufferPointer { scratch in
+            matmul(output, a.xb, scratch.baseAddress!, batch: wanted.count, pool: pool)
+            for (i, r) in wanted.enumerated() { r.destination.update(from: scratch.baseAddress! + i * vocab, count: vocab) }
+        }
     }
 }
 
-/// The rows of a micro-batch whose logits are wanted, and where they go (row after row).
-struct LogitsTarget {
-    var rows: Range<Int>
-    var pointer: UnsafeMutablePointer<Float>
-}
-
-/// What every decoder shares around its forward pass: argument checks, one lock, the split into
-/// micro-batches, and where each micro-batch's logits go.
+/// What every decoder shares around its forward pass: argument checks, one lock, the packing of
+/// one or more sequences into micro-batches, and where each row's logits go.
 final class DecoderRunner: @unchecked Sendable {
     let config: ModelConfig
     let pool: ThreadPool
@@ -225,55 +260,95 @@ final class DecoderRunner: @unchecked Sendable {
         activations = Activations(config: config, maxBatch: max(1, maxBatch))
     }
 
-    /// Validates, then calls `body` once per micro-batch with its pass, its tokens, and where
-    /// its logits go (nil when none of its rows are wanted).
-    func run(
-        tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection, into output: inout [Float],
-        body: (ForwardPass, ArraySlice<Int>, LogitsTarget?) -> Void
-    ) throws {
-        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+    /// Rows of logits `selection` asks for when `count` tokens run.
+    private func logitRows(_ selection: LogitsSelection, count: Int) -> Int {
+        switch selection {
+        case .none: 0
+        case .last: 1
+        case .all: count
+        }
+    }
+
+    private func validate(_ s: SequenceInput) throws {
         let c = config
-        let layout = cache.layout
+        guard !s.tokens.isEmpty else { throw ModelError.emptyInput }
+        let layout = s.cache.layout
         guard layout.layers == c.blockCount, layout.keyWidth == c.keyWidth, layout.valueWidth == c.valueWidth else {
             throw ModelError.cacheMismatch(
                 "it has \(layout.layers) layers of keys \(layout.keyWidth) and values \(layout.valueWidth) wide; "
                     + "the model needs \(c.blockCount) layers of \(c.keyWidth) and \(c.valueWidth)")
         }
-        guard cache.count >= 0, cache.count + tokens.count <= layout.capacity else {
-            throw ModelError.contextFull(capacity: layout.capacity, used: cache.count, requested: tokens.count)
+        guard s.cache.count >= 0, s.cache.count + s.tokens.count <= layout.capacity else {
+            throw ModelError.contextFull(capacity: layout.capacity, used: s.cache.count, requested: s.tokens.count)
         }
-        for t in tokens where t < 0 || t >= c.vocabularySize {
+        for t in s.tokens where t < 0 || t >= c.vocabularySize {
             throw ModelError.tokenOutOfRange(token: t, vocabularySize: c.vocabularySize)
         }
-        let vocab = c.vocabularySize
-        let needed: Int
-        switch logits {
-        case .none: needed = 0
-        case .last: needed = vocab
-        case .all: needed = tokens.count * vocab
+    }
+
+    /// Validates every sequence, then packs their tokens, in order, into micro-batches of up to
+    /// `maxBatch` rows and calls `body` for each. `output` receives every sequence's selected
+    /// logits one after another; the result says which rows of it belong to each sequence.
+    @discardableResult
+    func run(
+        sequenceCount: Int, sequence: (Int) -> SequenceInput, into output: inout [Float], body: (ForwardPass) -> Void
+    ) throws -> [Range<Int>]? {
+        var totalRows = 0
+        for i in 0..<sequenceCount {
+            let s = sequence(i)
+            try validate(s)
+            for j in 0..<i where sequence(j).cache === s.cache {
+                throw ModelError.cacheMismatch("sequences \(j) and \(i) share one cache; each needs its own")
+            }
+            totalRows += logitRows(s.logits, count: s.tokens.count)
         }
-        if output.count != needed { output = [Float](repeating: 0, count: needed) }
-        let format: QuantFormat = layout.element == .f16 ? .f16 : .f32
+        let vocab = config.vocabularySize
+        if output.count != totalRows * vocab { output = [Float](repeating: 0, count: totalRows * vocab) }
+        var ranges: [Range<Int>]? = sequenceCount > 1 ? [] : nil
+        let a = activations
 
         lock.withLock { _ in
             output.withUnsafeMutableBufferPointer { out in
-                var start = 0
-                while start < tokens.count {
-                    let n = min(activations.maxBatch, tokens.count - start)
-                    let pass = ForwardPass(a: activations, config: c, pool: pool, cache: cache, cacheFormat: format,
-                                           batch: n, position: cache.count)
-                    let isLast = start + n == tokens.count
-                    let target: LogitsTarget?
-                    switch logits {
-                    case .none: target = nil
-                    case .last: target = isLast ? LogitsTarget(rows: (n - 1)..<n, pointer: out.baseAddress!) : nil
-                    case .all: target = LogitsTarget(rows: 0..<n, pointer: out.baseAddress! + start * vocab)
-                    }
-                    body(pass, tokens[start..<(start + n)], target)
-                    cache.count += n
-                    start += n
+                a.tokens.removeAll(keepingCapacity: true)
+                a.segments.removeAll(keepingCapacity: true)
+                a.logitRows.removeAll(keepingCapacity: true)
+                var outputRow = 0
+                func flush() {
+                    if a.tokens.isEmpty { return }
+                    body(ForwardPass(a: a, config: config, pool: pool, batch: a.tokens.count))
+                    for segment in a.segments { segment.cache.count += segment.rows.count }
+                    a.tokens.removeAll(keepingCapacity: true)
+                    a.segments.removeAll(keepingCapacity: true)
+                    a.logitRows.removeAll(keepingCapacity: true)
                 }
+                for i in 0..<sequenceCount {
+                    let s = sequence(i)
+                    let format: QuantFormat = s.cache.layout.element == .f16 ? .f16 : .f32
+                    let firstRow = outputRow
+                    var start = 0
+                    while start < s.tokens.count {
+                        if a.tokens.count == a.maxBatch { flush() }
+                        let n = min(a.maxBatch - a.tokens.count, s.tokens.count - start)
+                        let row0 = a.tokens.count
+                        a.tokens.append(contentsOf: s.tokens[start..<(start + n)])
+                        // The cache advances after each micro-batch, so pending rows of this
+                        // sequence in earlier micro-batches are already counted.
+                        a.segments.append(Segment(rows: row0..<(row0 + n), cache: s.cache, position: s.cache.count, format: format))
+                        for j in 0..<n {
+                            let isWanted = s.logits == .all || (s.logits == .last && start + j == s.tokens.count - 1)
+                            if isWanted {
+                                a.logitRows.append(LogitRow(row: row0 + j, destination: out.baseAddress! + outputRow * vocab))
+                                outputRow += 1
+                            }
+                        }
+                        start += n
+                        if start < s.tokens.count { flush() }  // the rest runs after these rows are cached
+                    }
+                    ranges?.append((firstRow * vocab)..<(outputRow * vocab))
+                }
+                flush()
             }
         }
+        return ranges
     }
 }

@@ -81,20 +81,29 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     }
 
     public func forward(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection, into output: inout [Float]) throws {
-        try runner.run(tokens: tokens, cache: cache, logits: logits, into: &output) { pass, tokens, target in
-            let a = pass.a
-            pass.embed(tokens, table: embedding, scale: embeddingScale)    // x = E[token] * sqrt(dim)
-            for (l, block) in blocks.enumerated() {
-                pass.rmsNorm(a.xb, a.x, weight: block.attentionNorm)       // h = RMSNorm(x)
-                pass.selfAttention(block.attention, layer: l, spec: block.spec, input: a.xb, output: a.xb2)
-                pass.rmsNorm(a.xb2, a.xb2, weight: block.postAttentionNorm)
-                pass.addResidual(a.x, a.xb2)                               // x = x + RMSNorm(Attention(h))
-                pass.rmsNorm(a.xb, a.x, weight: block.ffnNorm)             // h = RMSNorm(x)
-                pass.feedForward(block.ffn, activation: .geluTanh, input: a.xb, output: a.xb2)
-                pass.rmsNorm(a.xb2, a.xb2, weight: block.postFFNNorm)
-                pass.addResidual(a.x, a.xb2)                               // x = x + RMSNorm(GeGLU(h))
-            }
-            pass.logits(norm: outputNorm, output: self.output, into: target)   // W_out · RMSNorm(x)
+        try runner.run(sequenceCount: 1, sequence: { _ in SequenceInput(tokens: tokens, cache: cache, logits: logits) },
+                       into: &output, body: forward(_:))
+    }
+
+    public func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>] {
+        try runner.run(sequenceCount: sequences.count, sequence: { sequences[$0] }, into: &output, body: forward(_:))
+            ?? [0..<output.count]
+    }
+
+    /// One micro-batch, top to bottom.
+    private func forward(_ pass: ForwardPass) {
+        let a = pass.a
+        pass.embed(table: embedding, scale: embeddingScale)    // x = E[token] * sqrt(dim)
+        for (l, block) in blocks.enumerated() {
+            pass.rmsNorm(a.xb, a.x, weight: block.attentionNorm)       // h = RMSNorm(x)
+            pass.selfAttention(block.attention, layer: l, spec: block.spec, input: a.xb, output: a.xb2)
+            pass.rmsNorm(a.xb2, a.xb2, weight: block.postAttentionNorm)
+            pass.addResidual(a.x, a.xb2)                               // x = x + RMSNorm(Attention(h))
+            pass.rmsNorm(a.xb, a.x, weight: block.ffnNorm)             // h = RMSNorm(x)
+            pass.feedForward(block.ffn, activation: .geluTanh, input: a.xb, output: a.xb2)
+            pass.rmsNorm(a.xb2, a.xb2, weight: block.postFFNNorm)
+            pass.addResidual(a.x, a.xb2)                               // x = x + RMSNorm(GeGLU(h))
         }
+        pass.logits(norm: outputNorm, output: output)   // W_out · RMSNorm(x)
     }
 }

@@ -24,14 +24,50 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Long inputs are processed in micro-batches; each goes through the weight matrices once
     /// (batched matmul). Calls on one model are serialized.
     func forward(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection, into output: inout [Float]) throws
+
+    /// Several sequences in one pass: their tokens are packed into shared micro-batches, so
+    /// each weight matrix is read once for all of them (what makes concurrent decoding cheap),
+    /// while RoPE, the cache and attention stay per sequence. Every sequence's selected logits
+    /// land in `output`, one after another; the result gives each sequence's range of it.
+    /// Each sequence needs its own cache.
+    func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>]
 }
 
 extension LanguageModel {
+    /// One sequence after another (for models without a batched path): same results, no
+    /// sharing of weight reads.
+    public func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>] {
+        var all: [Float] = []
+        var ranges: [Range<Int>] = []
+        var rows: [Float] = []
+        for s in sequences {
+            try forward(tokens: s.tokens, cache: s.cache, logits: s.logits, into: &rows)
+            ranges.append(all.count..<(all.count + rows.count))
+            all += rows
+        }
+        output = all
+        return ranges
+    }
+
     /// As `forward(tokens:cache:logits:into:)`, returning a new array.
     public func forward(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection = .last) throws -> [Float] {
         var output: [Float] = []
         try forward(tokens: tokens, cache: cache, logits: logits, into: &output)
         return output
+    }
+}
+
+/// One sequence's share of a batched forward call: its new tokens, its cache, and which of
+/// its logits are wanted.
+public struct SequenceInput {
+    public var tokens: [Int]
+    public var cache: any KVCacheStorage
+    public var logits: LogitsSelection
+
+    public init(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection) {
+        self.tokens = tokens
+        self.cache = cache
+        self.logits = logits
     }
 }
 

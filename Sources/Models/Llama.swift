@@ -52,18 +52,27 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     }
 
     public func forward(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection, into output: inout [Float]) throws {
-        try runner.run(tokens: tokens, cache: cache, logits: logits, into: &output) { pass, tokens, target in
-            let a = pass.a
-            pass.embed(tokens, table: embedding)                          // x = E[token]
-            for (l, block) in blocks.enumerated() {
-                pass.rmsNorm(a.xb, a.x, weight: block.attentionNorm)      // h = RMSNorm(x)
-                pass.selfAttention(block.attention, layer: l, spec: attentionSpec, input: a.xb, output: a.xb2)
-                pass.addResidual(a.x, a.xb2)                              // x = x + Attention(h)
-                pass.rmsNorm(a.xb, a.x, weight: block.ffnNorm)            // h = RMSNorm(x)
-                pass.feedForward(block.ffn, activation: .silu, input: a.xb, output: a.xb2)
-                pass.addResidual(a.x, a.xb2)                              // x = x + SwiGLU(h)
-            }
-            pass.logits(norm: outputNorm, output: self.output, into: target)  // W_out · RMSNorm(x)
+        try runner.run(sequenceCount: 1, sequence: { _ in SequenceInput(tokens: tokens, cache: cache, logits: logits) },
+                       into: &output, body: forward(_:))
+    }
+
+    public func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>] {
+        try runner.run(sequenceCount: sequences.count, sequence: { sequences[$0] }, into: &output, body: forward(_:))
+            ?? [0..<output.count]
+    }
+
+    /// One micro-batch, top to bottom.
+    private func forward(_ pass: ForwardPass) {
+        let a = pass.a
+        pass.embed(table: embedding)                          // x = E[token]
+        for (l, block) in blocks.enumerated() {
+            pass.rmsNorm(a.xb, a.x, weight: block.attentionNorm)      // h = RMSNorm(x)
+            pass.selfAttention(block.attention, layer: l, spec: attentionSpec, input: a.xb, output: a.xb2)
+            pass.addResidual(a.x, a.xb2)                              // x = x + Attention(h)
+            pass.rmsNorm(a.xb, a.x, weight: block.ffnNorm)            // h = RMSNorm(x)
+            pass.feedForward(block.ffn, activation: .silu, input: a.xb, output: a.xb2)
+            pass.addResidual(a.x, a.xb2)                              // x = x + SwiGLU(h)
         }
+        pass.logits(norm: outputNorm, output: output)  // W_out · RMSNorm(x)
     }
 }

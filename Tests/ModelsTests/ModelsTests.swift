@@ -49,6 +49,39 @@ import Models
         #expect(maxRelativeError(last, Array(all.suffix(vocab))) < 1e-5)
     }
 
+    /// Several sequences packed into shared micro-batches (each with its own cache, position and
+    /// logits selection) give what each gives alone.
+    @Test(arguments: [TinyModel.Arch.llama, .qwen2, .gemma3])
+    func batchedSequencesEqualSeparateRuns(arch: TinyModel.Arch) throws {
+        let model = try TinyModel(arch: arch).load(maxBatch: 5)
+        let histories = [[1, 2, 3, 4, 5, 6, 7], [], [9, 8]]
+        let steps: [([Int], LogitsSelection)] = [([11], .last), ([12, 13, 14, 15, 16, 17, 18], .all), ([19, 20, 21], .none)]
+        func primed(_ history: [Int]) throws -> TestCache {
+            let cache = TestCache(model.config, capacity: 32)
+            if !history.isEmpty { _ = try model.forward(tokens: history, cache: cache, logits: .none) }
+            return cache
+        }
+        var expected: [Float] = []
+        for (history, step) in zip(histories, steps) {
+            expected += try model.forward(tokens: step.0, cache: try primed(history), logits: step.1)
+        }
+        let caches = try histories.map(primed)
+        var output: [Float] = []
+        let ranges = try model.forward(
+            sequences: zip(steps, caches).map { SequenceInput(tokens: $0.0.0, cache: $0.1, logits: $0.0.1) }, into: &output)
+        let vocab = model.config.vocabularySize
+        #expect(ranges == [0..<vocab, vocab..<(8 * vocab), (8 * vocab)..<(8 * vocab)])
+        #expect(maxRelativeError(output, expected) < 1e-5, "\(arch): batched sequences differ from separate runs")
+        #expect(caches.map(\.count) == [8, 7, 5])
+
+        let shared = TestCache(model.config, capacity: 8)
+        #expect(throws: ModelError.self) {
+            try model.forward(sequences: [SequenceInput(tokens: [1], cache: shared, logits: .last),
+                                          SequenceInput(tokens: [2], cache: shared, logits: .last)], into: &output)
+        }
+        #expect(shared.count == 0)
+    }
+
     /// Decoding after a long context splits each head's span into pieces across threads and
     /// merges their partial softmaxes; it must agree with the reference and with prefill.
     @Test func longContextDecodeMergesPieces() throws {

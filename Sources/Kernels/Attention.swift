@@ -103,7 +103,7 @@ public func attention(
     }
 }
 
-struct AttentionGeometry {
+private struct AttentionGeometry {
     var heads, kvHeads, group, headDim, valueDim, keyStride, valueStride: Int
     var scale: Float
     var isF16: Bool

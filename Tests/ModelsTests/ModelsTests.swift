@@ -98,6 +98,19 @@ import Models
         #expect(maxRelativeError(decoded, prefilled) < 1e-5)
     }
 
+    /// The same with a sliding window wide enough to be split too (gemma3's local layers).
+    @Test func longContextDecodeWithSlidingWindow() throws {
+        var tiny = TinyModel(arch: .gemma3)
+        tiny.window = 260
+        let model = try tiny.load()
+        let tokens = (0..<300).map { ($0 * 29 + 3) % tiny.vocab }
+        let cache = TestCache(model.config, capacity: 300)
+        var none: [Float] = []
+        try model.forward(tokens: Array(tokens.dropLast()), cache: cache, logits: .none, into: &none)
+        let decoded = try model.forward(tokens: [tokens.last!], cache: cache)
+        #expect(maxRelativeError(decoded, tiny.referenceLogits(tokens).last!) < 1e-4)
+    }
+
     /// An untied `output.weight` and Llama 3.1's `rope_freqs.weight` are used when present.
     @Test func untiedOutputAndRopeFrequencyFactors() throws {
         var tiny = TinyModel(arch: .llama)
@@ -241,7 +254,7 @@ struct TinyModel {
     var layers: Int
     let dim = 32, ff = 48, heads = 4, kvHeads = 2, vocab = 50
     var headDim: Int { arch == .gemma3 ? 16 : dim / heads }
-    let window = 4
+    var window = 4
     var ropeBase: Float { arch == .llama ? 10000 : 1_000_000 }
     let eps: Float = 1e-5
     var untiedOutput = false

@@ -1,6 +1,8 @@
+import Foundation
+import Synchronization
 // The decode loop: prefill the prompt, then sample, detokenize, check stops and step, until an
 // end-of-generation token, a stop string, maxTokens or a full context. It runs synchronously
-// with a callback per event, or as an AsyncThrowingStream on a detached task; either way a
+// with a callback per event, or as an AsyncThrowingStream fed from its own thread; either way a
 // cancelled task stops it before the next model step.
 
 /// Generates text from a `LogitsSource` under `GenerateParameters`.
@@ -29,9 +31,11 @@ public struct Generator<Source: LogitsSource> {
     }
 
     /// Generates from `prompt`, calling `onEvent` with each `.token` (and a final `.text` if
-    /// held-back text is released without a token); returns the summary.
+    /// held-back text is released without a token); returns the summary. `isCancelled` is asked
+    /// before every model step (by default: whether the current task is cancelled).
     public mutating func generate(
-        prompt: [Int], onEvent: (GenerationEvent) throws -> Void = { _ in }
+        prompt: [Int], onEvent: (GenerationEvent) throws -> Void = { _ in },
+        isCancelled: () -> Bool = { Task.isCancelled }
     ) throws -> GenerationResult {
         let clock = ContinuousClock()
         let start = clock.now
@@ -64,7 +68,7 @@ public struct Generator<Source: LogitsSource> {
         var finish: FinishReason
         var promptEnd: ContinuousClock.Instant?
 
-        if Task.isCancelled {
+        if isCancelled() {
             return result(.cancelled)
         }
         var logits = try source.prefill(prompt)
@@ -72,7 +76,7 @@ public struct Generator<Source: LogitsSource> {
         try checkCount(logits)
 
         while true {
-            if Task.isCancelled {
+            if isCancelled() {
                 let rest = stops.append(decoder.finish()) + stops.finish()
                 if !rest.isEmpty {
                     text += rest
@@ -152,23 +156,43 @@ public struct Generator<Source: LogitsSource> {
 }
 
 extension Generator where Source: SendableMetatype {
-    /// Streams the generation of `prompt` on a detached task: `.token` events, an optional
-    /// `.text`, then `.finished`. Ending the iteration early cancels the generation.
+    /// Streams the generation of `prompt`: `.token` events, an optional `.text`, then
+    /// `.finished`. Ending the iteration early cancels the generation.
+    ///
+    /// The decode loop is synchronous and long, so it runs on a thread of its own rather than on
+    /// Swift's cooperative pool, where it would hold one of the few threads (two on a 2-core
+    /// machine) and starve every other task, including the consumer of this stream.
     public static func stream(
         _ generator: sending Generator, prompt: [Int]
     ) -> AsyncThrowingStream<GenerationEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
-        let task = Task.detached {
-            var generator = generator
+        let cancelled = Atomic<Bool>(false)
+        let box = UncheckedSendableBox(generator)
+        continuation.onTermination = { _ in cancelled.store(true, ordering: .relaxed) }
+        let thread = Thread {
+            var generator = box.take()
             do {
-                let result = try generator.generate(prompt: prompt) { continuation.yield($0) }
+                let result = try generator.generate(
+                    prompt: prompt, onEvent: { continuation.yield($0) },
+                    isCancelled: { cancelled.load(ordering: .relaxed) })
                 continuation.yield(.finished(result))
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        thread.name = "studio.generate"
+        thread.start()
         return stream
+    }
+}
+
+/// Hands a value to exactly one other thread.
+final class UncheckedSendableBox<Value>: @unchecked Sendable {
+    private var value: Value?
+    init(_ value: sending Value) { self.value = value }
+    func take() -> Value {
+        defer { value = nil }
+        return value!
     }
 }

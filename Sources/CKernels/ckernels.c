@@ -1050,6 +1050,51 @@ CK_GEMM4_SIGNED_32(gemm4_q8_0_avx2, blk_q8_0, q8_0_values)
 CK_GEMM4_SIGNED_32(gemm4_q5_0_avx2, blk_q5_0, q5_0_values)
 CK_GEMM4_SIGNED_32(gemm4_q4_0_avx2, blk_q4_0, q4_0_values)
 
+// Q4_1 and Q5_1: unsigned weights with a per-block minimum, against Q8_1 (d and s = d * sum q).
+// Same per-column sequence as the single-row kernels: block pairs alternate two accumulators,
+// and the minimum terms are added pairwise into one scalar per column.
+#define CK_GEMM4_MIN_PAIR(VALUES_FN)                                                                   \
+    do {                                                                                               \
+        const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
+        const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
+        const __m256i q0 = VALUES_FN(x + i), q1 = VALUES_FN(x + i + 1);                                \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d0 = _mm256_set1_ps(xd0 * h2f_hw(y[c][i].d));                                 \
+            const __m256 d1 = _mm256_set1_ps(xd1 * h2f_hw(y[c][i + 1].d));                             \
+            summs[c] += xm0 * h2f_hw(y[c][i].s) + xm1 * h2f_hw(y[c][i + 1].s);                         \
+            const __m256i p0 = dot_u8s8_i32(q0, _mm256_loadu_si256((const __m256i *)y[c][i].qs));      \
+            const __m256i p1 = dot_u8s8_i32(q1, _mm256_loadu_si256((const __m256i *)y[c][i + 1].qs));  \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0[c]);                            \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1[c]);                            \
+        }                                                                                              \
+    } while (0)
+
+#define CK_GEMM4_MIN_32(NAME, BLK, VALUES_FN)                                                         \
+CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+    const int64_t nb = n / 32;                                                                         \
+    const blk_q8_1 *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    __m256 acc0[4], acc1[4];                                                                           \
+    float summs[4] = {0, 0, 0, 0};                                                                     \
+    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) CK_GEMM4_MIN_PAIR(VALUES_FN);                                           \
+    for (; i < nb; i++) {                                                                              \
+        const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
+        const __m256i q = VALUES_FN(x + i);                                                            \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d = _mm256_set1_ps(xd * h2f_hw(y[c][i].d));                                   \
+            summs[c] += xm * h2f_hw(y[c][i].s);                                                        \
+            const __m256i p = dot_u8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[c][i].qs));        \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc0[c]);                              \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+}
+
+CK_AVX2 static inline __m256i q4_1_values(const blk_q4_1 *b) { return nibbles_32(b->qs); }
+CK_GEMM4_MIN_32(gemm4_q4_1_avx2, blk_q4_1, q4_1_values)
+CK_GEMM4_MIN_32(gemm4_q5_1_avx2, blk_q5_1, q5_1_values)
+
 
 
 // AVX2 activation quantizers: same arithmetic as the scalar ones (nearest-even rounding of
@@ -1210,6 +1255,8 @@ void NAME(int64_t n, const void *w, const void *a, size_t stride, float *out) { 
 #endif
 CK_GEMM4(ck_gemm4_q4_0_q8_0, gemm4_q4_0_avx2, ck_vec_dot_q4_0_q8_0)
 CK_GEMM4(ck_gemm4_q5_0_q8_0, gemm4_q5_0_avx2, ck_vec_dot_q5_0_q8_0)
+CK_GEMM4(ck_gemm4_q4_1_q8_1, gemm4_q4_1_avx2, ck_vec_dot_q4_1_q8_1)
+CK_GEMM4(ck_gemm4_q5_1_q8_1, gemm4_q5_1_avx2, ck_vec_dot_q5_1_q8_1)
 CK_GEMM4(ck_gemm4_q8_0_q8_0, gemm4_q8_0_avx2, ck_vec_dot_q8_0_q8_0)
 CK_GEMM4(ck_gemm4_q4_K_q8_K, gemm4_q4_K_avx2, ck_vec_dot_q4_K_q8_K)
 CK_GEMM4(ck_gemm4_q5_K_q8_K, gemm4_q5_K_avx2, ck_vec_dot_q5_K_q8_K)

@@ -75,6 +75,8 @@ func quantGemm4Kernel(_ format: QuantFormat) -> QuantGemm4? {
     switch format {
     case .q4_0: return ck_gemm4_q4_0_q8_0
     case .q5_0: return ck_gemm4_q5_0_q8_0
+    case .q4_1: return ck_gemm4_q4_1_q8_1
+    case .q5_1: return ck_gemm4_q5_1_q8_1
     case .q8_0: return ck_gemm4_q8_0_q8_0
     case .q4_K: return ck_gemm4_q4_K_q8_K
     case .q5_K: return ck_gemm4_q5_K_q8_K

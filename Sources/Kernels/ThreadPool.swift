@@ -27,9 +27,15 @@ public final class ThreadPool: @unchecked Sendable {
     // Job description. Written by the caller before it publishes `state` (release); read by a
     // worker only after it has claimed a chunk of that job (acquire), so it cannot change under
     // the worker: the caller waits for every claimed chunk before it moves on.
-    private var jobBody: ((Int, Int, Int) -> Void)?
+    // Non-optional: loading an optional closure from storage re-abstracts it, which heap-allocated
+    // a thunk context for every chunk run.
+    private var jobBody: (Int, Int, Int) -> Void = ThreadPool.idleBody
+    private var jobBody2: (Int, Int) -> Void = ThreadPool.idleBody2
+    private var jobTakesIndex = false
     private var jobCount = 0
     private var jobChunk = 1
+    private static let idleBody: @Sendable (Int, Int, Int) -> Void = { _, _, _ in }
+    private static let idleBody2: @Sendable (Int, Int) -> Void = { _, _ in }
 
     /// Packed claim word: job tag (24 bits) << 40 | chunk count (20 bits) << 20 | next chunk (20 bits).
     /// A worker that wakes late can only claim chunks of the job it woke for, never a newer one.
@@ -37,6 +43,8 @@ public final class ThreadPool: @unchecked Sendable {
     private let completedChunks = Atomic<Int>(0)
     /// Bumped once per job to wake parked workers.
     private let generation = Atomic<Int>(0)
+    /// Workers parked (or about to park) on `cond`; the caller signals only when some are.
+    private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -46,6 +54,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// How long an idle worker spins (with `pause`) waiting for the next job before parking.
     private static let spinNanoseconds: UInt64 = 300_000
+    /// Chunks handed out per thread and job (see `chunkSize`).
+    private static let chunksPerThread = 4
     private static let fieldMask: UInt64 = (1 << 20) - 1
 
     public init(threads: Int) {
@@ -101,7 +111,20 @@ public final class ThreadPool: @unchecked Sendable {
     /// As `parallelFor(_:_:)`, but every chunk except possibly the last holds a multiple of
     /// `minChunk` items (useful to keep row groups together).
     public func parallelFor(_ count: Int, minChunk: Int, _ body: (Int, Int) -> Void) {
-        parallelForWithThreadIndex(count, minChunk: minChunk) { start, end, _ in body(start, end) }
+        if count <= 0 { return }
+        guard let chunk = chunkSize(count, minChunk: minChunk) else {
+            body(0, count)
+            return
+        }
+        pthread_mutex_lock(callMutex)
+        defer { pthread_mutex_unlock(callMutex) }
+        // The body is stored as it is (no wrapping closure), so no closure context is allocated.
+        withoutActuallyEscaping(body) { escapable in
+            jobBody2 = escapable
+            jobTakesIndex = false
+            execute(count: count, chunk: chunk)
+            jobBody2 = Self.idleBody2
+        }
     }
 
     /// As `parallelFor(_:minChunk:_:)`, and the body also receives the index (0..<threads) of the
@@ -109,17 +132,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// with the same index never run at the same time.
     public func parallelForWithThreadIndex(_ count: Int, minChunk: Int = 1, _ body: (Int, Int, Int) -> Void) {
         if count <= 0 { return }
-        let grain = max(1, minChunk)
-        if threads == 1 || count <= grain {
-            body(0, count, 0)
-            return
-        }
-        // Several chunks per thread, so a thread that loses its core to another process
-        // holds up only a small piece of the work.
-        var chunk = (count + threads * 8 - 1) / (threads * 8)
-        chunk = (chunk + grain - 1) / grain * grain
-        let chunks = (count + chunk - 1) / chunk
-        if chunks == 1 {
+        guard let chunk = chunkSize(count, minChunk: minChunk) else {
             body(0, count, 0)
             return
         }
@@ -127,30 +140,60 @@ public final class ThreadPool: @unchecked Sendable {
         defer { pthread_mutex_unlock(callMutex) }
         withoutActuallyEscaping(body) { escapable in
             jobBody = escapable
-            jobCount = count
-            jobChunk = chunk
-            completedChunks.store(0, ordering: .relaxed)
-            let gen = generation.load(ordering: .relaxed) &+ 1
-            let tag = UInt64(truncatingIfNeeded: gen) & 0xFF_FFFF
-            state.store(tag << 40 | UInt64(chunks) << 20, ordering: .releasing)
-            pthread_mutex_lock(mutex)
-            generation.store(gen, ordering: .releasing)
-            pthread_cond_broadcast(cond)
-            pthread_mutex_unlock(mutex)
-
-            runChunks(tag: tag, worker: 0)
-
-            var spins = 0
-            while completedChunks.load(ordering: .acquiring) < chunks {
-                spins += 1
-                if spins < 2048 { _spinPause() } else { sched_yield() }
-            }
-            jobBody = nil
+            jobTakesIndex = true
+            execute(count: count, chunk: chunk)
+            jobBody = Self.idleBody
         }
     }
 
-    /// Claim and run chunks of the job tagged `tag` until none is left.
+    /// Items per chunk for `count` items, or nil when the job should run inline on the caller.
+    /// Several chunks per thread, so a thread that loses its core to another process holds up
+    /// only a small piece of the work; not more, because every chunk costs a claim on a shared
+    /// cache line.
+    private func chunkSize(_ count: Int, minChunk: Int) -> Int? {
+        let grain = max(1, minChunk)
+        if threads == 1 || count <= grain { return nil }
+        let pieces = threads * Self.chunksPerThread
+        var chunk = (count + pieces - 1) / pieces
+        chunk = (chunk + grain - 1) / grain * grain
+        return chunk >= count ? nil : chunk
+    }
+
+    /// Publishes the job stored in `jobBody`/`jobBody2`, runs chunks on the calling thread too,
+    /// and returns when every chunk is done. Called with `callMutex` held.
+    private func execute(count: Int, chunk: Int) {
+        let chunks = (count + chunk - 1) / chunk
+        jobCount = count
+        jobChunk = chunk
+        completedChunks.store(0, ordering: .relaxed)
+        let gen = generation.load(ordering: .relaxed) &+ 1
+        let tag = UInt64(truncatingIfNeeded: gen) & 0xFF_FFFF
+        state.store(tag << 40 | UInt64(chunks) << 20, ordering: .releasing)
+        // Spinning workers see the new generation by themselves; the mutex and the broadcast
+        // are needed only when one has parked. Both sides use sequentially consistent order
+        // (generation then sleepers here, sleepers then generation in the worker), so a
+        // worker that parks either sees this generation or is counted here.
+        generation.store(gen, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(cond)
+            pthread_mutex_unlock(mutex)
+        }
+
+        runChunks(tag: tag, worker: 0)
+
+        var spins = 0
+        while completedChunks.load(ordering: .acquiring) < chunks {
+            spins += 1
+            if spins < 2048 { _spinPause() } else { sched_yield() }
+        }
+    }
+
+    /// Claim and run chunks of the job tagged `tag` until none is left, then report how many
+    /// this thread ran (one shared write per thread and job, not one per chunk).
     private func runChunks(tag: UInt64, worker: Int) {
+        var done = 0
+        defer { if done > 0 { completedChunks.add(done, ordering: .releasing) } }
         while true {
             var s = state.load(ordering: .acquiring)
             var claimed = -1
@@ -167,8 +210,9 @@ public final class ThreadPool: @unchecked Sendable {
             }
             if claimed < 0 { return }
             let start = claimed * jobChunk
-            jobBody.unsafelyUnwrapped(start, min(jobCount, start + jobChunk), worker)
-            completedChunks.add(1, ordering: .releasing)
+            let end = min(jobCount, start + jobChunk)
+            if jobTakesIndex { jobBody(start, end, worker) } else { jobBody2(start, end) }
+            done += 1
         }
     }
 
@@ -185,9 +229,11 @@ public final class ThreadPool: @unchecked Sendable {
                         _spinPause()
                     } else {
                         pthread_mutex_lock(mutex)
-                        while generation.load(ordering: .acquiring) == seen {
+                        sleepers.add(1, ordering: .sequentiallyConsistent)
+                        while generation.load(ordering: .sequentiallyConsistent) == seen {
                             pthread_cond_wait(cond, mutex)
                         }
+                        sleepers.subtract(1, ordering: .relaxed)
                         pthread_mutex_unlock(mutex)
                     }
                     gen = generation.load(ordering: .acquiring)

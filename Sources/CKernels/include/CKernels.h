@@ -54,6 +54,8 @@ float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a);
 // to the single dot product, but the weights are unpacked once. For batched matmul (prefill).
 void ck_gemm4_q4_0_q8_0(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q5_0_q8_0(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q4_1_q8_1(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q5_1_q8_1(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q8_0_q8_0(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q4_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q5_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);

@@ -1294,3 +1294,251 @@ void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = ck_f2h(x[i]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Prepared activations for the 32-element weight formats (see CKernels.h, blk_q8_p).
+//
+// The activation row is quantized exactly as for Q8_0/Q8_1 (same int8 values, same f16-rounded
+// scales), then laid out for the matmul: scales already converted to float, and for the
+// offset formats (Q5_0: values u - 16, Q4_0: u - 8) the per-lane correction 16 * (sum of the
+// four int8 activations of each 32-bit lane), halved for Q4_0. One prepared row serves every
+// 32-element format, so q/k/v of mixed formats share it. The kernels then multiply the unsigned weights u
+// directly and subtract the correction: every int32 lane equals the one the sign-trick kernels
+// produce, and the float operations are the same, so results are bit-identical to
+// ck_vec_dot_*_q8_0 / _q8_1 while doing less work per block.
+
+typedef struct { int8_t qs[32]; int32_t corr[8]; float d, s; } blk_q8_p;
+_Static_assert(sizeof(blk_q8_p) == CK_Q8P_BLOCK_BYTES, "q8_p");
+
+void ck_quantize_row_q8_p(const float *x, void *vy, int64_t n) {
+    blk_q8_p *y = (blk_q8_p *)vy;
+    for (int64_t i = 0; i < n / 32; i++) {
+        blk_q8_1 t;
+        ck_quantize_row_q8_1(x + i * 32, &t, 32);
+        memcpy(y[i].qs, t.qs, 32);
+        for (int j = 0; j < 8; j++) {
+            y[i].corr[j] = 16 * (t.qs[4 * j] + t.qs[4 * j + 1] + t.qs[4 * j + 2] + t.qs[4 * j + 3]);
+        }
+        y[i].d = ck_h2f(t.d);
+        y[i].s = ck_h2f(t.s);
+    }
+}
+
+// Scalar versions: the formulas of the scalar Q8_0/Q8_1 kernels.
+static inline int p_value_q4_0(const blk_q4_0 *b, int j) { return j < 16 ? (b->qs[j] & 0xF) - 8 : (b->qs[j - 16] >> 4) - 8; }
+static inline int p_value_q4_1(const blk_q4_1 *b, int j) { return j < 16 ? (b->qs[j] & 0xF) : (b->qs[j - 16] >> 4); }
+static inline int p_value_q8_0(const blk_q8_0 *b, int j) { return b->qs[j]; }
+static inline int p_value_q5_0(const blk_q5_0 *b, int j) {
+    uint32_t qh;
+    memcpy(&qh, b->qh, 4);
+    const int lo = j < 16 ? (b->qs[j] & 0xF) : (b->qs[j - 16] >> 4);
+    return (lo | (int)(((qh >> j) & 1) << 4)) - 16;
+}
+static inline int p_value_q5_1(const blk_q5_1 *b, int j) {
+    uint32_t qh;
+    memcpy(&qh, b->qh, 4);
+    const int lo = j < 16 ? (b->qs[j] & 0xF) : (b->qs[j - 16] >> 4);
+    return lo | (int)(((qh >> j) & 1) << 4);
+}
+
+#define CK_P_SCALAR_SIGNED(NAME, BLK, VALUE)                                                          \
+static float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                                       \
+    float sum = 0.0f;                                                                                  \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        int s = 0;                                                                                     \
+        for (int j = 0; j < 32; j++) s += VALUE(x + i, j) * y[i].qs[j];                                \
+        sum += (float)s * (ck_h2f(x[i].d) * y[i].d);                                                   \
+    }                                                                                                  \
+    return sum;                                                                                        \
+}
+#define CK_P_SCALAR_MIN(NAME, BLK, VALUE)                                                             \
+static float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                                       \
+    float sum = 0.0f;                                                                                  \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        int s = 0;                                                                                     \
+        for (int j = 0; j < 32; j++) s += VALUE(x + i, j) * y[i].qs[j];                                \
+        sum += (ck_h2f(x[i].d) * y[i].d) * (float)s + ck_h2f(x[i].m) * y[i].s;                         \
+    }                                                                                                  \
+    return sum;                                                                                        \
+}
+CK_P_SCALAR_SIGNED(dot_q4_0_p_scalar, blk_q4_0, p_value_q4_0)
+CK_P_SCALAR_SIGNED(dot_q5_0_p_scalar, blk_q5_0, p_value_q5_0)
+CK_P_SCALAR_SIGNED(dot_q8_0_p_scalar, blk_q8_0, p_value_q8_0)
+CK_P_SCALAR_MIN(dot_q4_1_p_scalar, blk_q4_1, p_value_q4_1)
+CK_P_SCALAR_MIN(dot_q5_1_p_scalar, blk_q5_1, p_value_q5_1)
+
+#if CK_X86
+
+// int32 lanes of (weights) . (activation block), per format: unsigned u with the correction
+// subtracted, or the sign trick for Q8_0's signed bytes.
+CK_AVX2 static inline __m256i p_lanes_off(__m256i u, const blk_q8_p *y) {
+    const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
+    return _mm256_sub_epi32(p, _mm256_loadu_si256((const __m256i *)y->corr));
+}
+CK_AVX2 static inline __m256i p_lanes_off8(__m256i u, const blk_q8_p *y) {
+    const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
+    return _mm256_sub_epi32(p, _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1));
+}
+CK_AVX2 static inline __m256i p_lanes_u(__m256i u, const blk_q8_p *y) {
+    return dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_AVX2 static inline __m256i p_lanes_s(__m256i q, const blk_q8_p *y) {
+    return dot_s8s8_i32(q, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_AVX2 static inline __m256i p_u_q4_0(const blk_q4_0 *b) { return nibbles_32(b->qs); }
+CK_AVX2 static inline __m256i p_u_q5_0(const blk_q5_0 *b) {
+    uint32_t qh;
+    memcpy(&qh, b->qh, 4);
+    return _mm256_or_si256(nibbles_32(b->qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+}
+CK_AVX2 static inline __m256i p_u_q8_0(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+
+// Signed formats: one row, block pairs alternating two accumulators (as the Q8_0 kernels).
+#define CK_P_DOT_SIGNED(NAME, BLK, VALUES, LANES)                                                     \
+CK_AVX2 static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
+    const int64_t nb = n / 32;                                                                         \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) {                                                                       \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * y[i + 1].d);                             \
+        const __m256i p0 = LANES(VALUES(x + i), y + i);                                                \
+        const __m256i p1 = LANES(VALUES(x + i + 1), y + i + 1);                                        \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
+    }                                                                                                  \
+    for (; i < nb; i++) {                                                                              \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y + i)), acc0);             \
+    }                                                                                                  \
+    return hsum_ps(_mm256_add_ps(acc0, acc1));                                                         \
+}
+// Minimum formats: as the Q4_1/Q5_1 kernels, minimum terms added pairwise into a scalar.
+#define CK_P_DOT_MIN(NAME, BLK, VALUES)                                                               \
+CK_AVX2 static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
+    const int64_t nb = n / 32;                                                                         \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
+    float summs = 0.0f;                                                                                \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) {                                                                       \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * y[i + 1].d);                             \
+        summs += h2f_hw(x[i].m) * y[i].s + h2f_hw(x[i + 1].m) * y[i + 1].s;                            \
+        const __m256i p0 = p_lanes_u(VALUES(x + i), y + i);                                            \
+        const __m256i p1 = p_lanes_u(VALUES(x + i + 1), y + i + 1);                                    \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
+    }                                                                                                  \
+    for (; i < nb; i++) {                                                                              \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
+        summs += h2f_hw(x[i].m) * y[i].s;                                                              \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p_lanes_u(VALUES(x + i), y + i)), acc0);         \
+    }                                                                                                  \
+    return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;                                                 \
+}
+
+CK_P_DOT_SIGNED(dot_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8)
+CK_P_DOT_SIGNED(dot_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off)
+CK_P_DOT_SIGNED(dot_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s)
+CK_P_DOT_MIN(dot_q4_1_p_avx2, blk_q4_1, q4_1_values)
+CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values)
+
+// Four columns: the weights of a block are unpacked once; each column keeps the single-row
+// sequence of float operations.
+#define CK_P_GEMM4_SIGNED(NAME, BLK, VALUES, LANES)                                                   \
+CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+    const int64_t nb = n / 32;                                                                         \
+    const blk_q8_p *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    __m256 acc0[4], acc1[4];                                                                           \
+    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) {                                                                       \
+        const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
+        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);           \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);       \
+        }                                                                                              \
+    }                                                                                                  \
+    for (; i < nb; i++) {                                                                              \
+        const float xd = h2f_hw(x[i].d);                                                               \
+        const __m256i q = VALUES(x + i);                                                               \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);             \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
+}
+#define CK_P_GEMM4_MIN(NAME, BLK, VALUES)                                                             \
+CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+    const int64_t nb = n / 32;                                                                         \
+    const blk_q8_p *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    __m256 acc0[4], acc1[4];                                                                           \
+    float summs[4] = {0, 0, 0, 0};                                                                     \
+    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) {                                                                       \
+        const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
+        const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
+        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
+            summs[c] += xm0 * y[c][i].s + xm1 * y[c][i + 1].s;                                         \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p_lanes_u(q0, y[c] + i)), acc0[c]);       \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p_lanes_u(q1, y[c] + i + 1)), acc1[c]);   \
+        }                                                                                              \
+    }                                                                                                  \
+    for (; i < nb; i++) {                                                                              \
+        const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
+        const __m256i q = VALUES(x + i);                                                               \
+        for (int c = 0; c < 4; c++) {                                                                  \
+            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
+            summs[c] += xm * y[c][i].s;                                                                \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p_lanes_u(q, y[c] + i)), acc0[c]);         \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+}
+
+CK_P_GEMM4_SIGNED(gemm4_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8)
+CK_P_GEMM4_SIGNED(gemm4_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off)
+CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s)
+CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values)
+CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values)
+#endif
+
+// Entry points: rows `rows` of `w` (row stride `row_bytes`) against one prepared activation
+// row, and one weight row against four prepared activation rows.
+#if CK_X86
+#define CK_P_ENTRY(FMT, BLK)                                                                          \
+void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
+    const char *wr = (const char *)w;                                                                  \
+    if (use_avx2()) {                                                                                  \
+        for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a); \
+    } else {                                                                                           \
+        for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
+    }                                                                                                  \
+}                                                                                                      \
+void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {         \
+    if (use_avx2()) { gemm4_##FMT##_p_avx2(n, w, a, stride, out); return; }                           \
+    for (int c = 0; c < 4; c++) out[c] = dot_##FMT##_p_scalar(n, w, CK_COL(c));                       \
+}
+#else
+#define CK_P_ENTRY(FMT, BLK)                                                                          \
+void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
+    const char *wr = (const char *)w;                                                                  \
+    for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
+}                                                                                                      \
+void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {         \
+    for (int c = 0; c < 4; c++) out[c] = dot_##FMT##_p_scalar(n, w, (const char *)a + c * stride);     \
+}
+#endif
+CK_P_ENTRY(q4_0, blk_q4_0)
+CK_P_ENTRY(q5_0, blk_q5_0)
+CK_P_ENTRY(q8_0, blk_q8_0)
+CK_P_ENTRY(q4_1, blk_q4_1)
+CK_P_ENTRY(q5_1, blk_q5_1)

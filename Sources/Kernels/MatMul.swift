@@ -122,69 +122,206 @@ public var kernelsUseAVX2: Bool { ck_uses_avx2() != 0 }
 /// Scratch: the quantized activations live in `pool.workspace`, which grows to the largest
 /// size needed and is reused, so steady-state calls do not allocate. `x` and `y` must not overlap.
 public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, pool: ThreadPool) {
-    if batch <= 0 || w.rows == 0 { return }
-    let cols = w.cols, rows = w.rows
-    let wRowBytes = w.rowBytes
-    let wBase = w.base
-    let format = w.format
+    matmulShared(MatmulPart(w, y), nil, nil, x, batch: batch, pool: pool)
+}
 
-    guard let act = format.activationFormat else {
-        // F32 / F16 / BF16 weights: activations stay F32.
-        let aRowBytes = cols * 4
-        matmulTiled(rows: rows, batch: batch, pool: pool) { r, b in
-            vecDot(format, count: cols, wBase + r * wRowBytes, UnsafeRawPointer(x) + b * aRowBytes)
-        } store: { r, b, v in y[b * rows + r] = v }
-        return
+/// Two matrices applied to the same input (e.g. gate and up): y0 = W0 · x, y1 = W1 · x.
+/// When both pair with the same activation format, the input is quantized once and the rows of
+/// both are split across the pool in one dispatch. Results equal two `matmul` calls bit for bit.
+public func matmul(_ w0: WeightMatrix, _ y0: UnsafeMutablePointer<Float>, _ w1: WeightMatrix, _ y1: UnsafeMutablePointer<Float>,
+                   input x: UnsafePointer<Float>, batch: Int, pool: ThreadPool) {
+    matmulShared(MatmulPart(w0, y0), MatmulPart(w1, y1), nil, x, batch: batch, pool: pool)
+}
+
+/// Three matrices applied to the same input (e.g. query, key and value), as the two-matrix form.
+public func matmul(_ w0: WeightMatrix, _ y0: UnsafeMutablePointer<Float>, _ w1: WeightMatrix, _ y1: UnsafeMutablePointer<Float>,
+                   _ w2: WeightMatrix, _ y2: UnsafeMutablePointer<Float>,
+                   input x: UnsafePointer<Float>, batch: Int, pool: ThreadPool) {
+    matmulShared(MatmulPart(w0, y0), MatmulPart(w1, y1), MatmulPart(w2, y2), x, batch: batch, pool: pool)
+}
+
+@usableFromInline
+typealias PreparedGemv = @convention(c) (Int64, UnsafeRawPointer?, Int, Int64, UnsafeRawPointer?, UnsafeMutablePointer<Float>?) -> Void
+
+/// Bytes of one prepared activation block (32 values; see `ck_quantize_row_q8_p`).
+@usableFromInline let preparedBlockBytes = Int(CK_Q8P_BLOCK_BYTES)
+
+/// Kernels on prepared activations, for the 32-element formats.
+@usableFromInline
+func preparedKernels(_ format: QuantFormat) -> (gemv: PreparedGemv, gemm4: QuantGemm4)? {
+    switch format {
+    case .q4_0: return (ck_gemv_q4_0_p, ck_gemm4_q4_0_p)
+    case .q5_0: return (ck_gemv_q5_0_p, ck_gemm4_q5_0_p)
+    case .q8_0: return (ck_gemv_q8_0_p, ck_gemm4_q8_0_p)
+    case .q4_1: return (ck_gemv_q4_1_p, ck_gemm4_q4_1_p)
+    case .q5_1: return (ck_gemv_q5_1_p, ck_gemm4_q5_1_p)
+    default: return nil
+    }
+}
+
+/// How the activations of a matmul are quantized: one prepared row for all 32-element formats,
+/// Q8_K for the K-quants, none (F32) for float weights.
+@usableFromInline
+enum ActivationKind: Equatable {
+    case float
+    case prepared
+    case q8K
+
+    init(_ f: QuantFormat) {
+        switch f {
+        case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1: self = .prepared
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: self = .q8K
+        default: self = .float
+        }
     }
 
-    let aRowBytes = act.rowBytes(cols)
-    let kernel = quantDotKernel(format)!
-    let gemm4 = quantGemm4Kernel(format)
-    pool.workspace.withBuffer(bytes: aRowBytes * batch) { qa in
-        if batch == 1 {
-            quantizeActivations(act, x, qa, count: cols)
-        } else {
-            pool.parallelFor(batch) { b0, b1 in
-                for b in b0..<b1 { quantizeActivations(act, x + b * cols, qa + b * aRowBytes, count: cols) }
-            }
+    func rowBytes(_ cols: Int) -> Int {
+        switch self {
+        case .float: return cols * 4
+        case .prepared: return cols / 32 * preparedBlockBytes
+        case .q8K: return QuantFormat.q8_K.rowBytes(cols)
         }
-        let qaConst = UnsafeRawPointer(qa)
-        let n = Int64(cols)
-        guard batch > 1, let gemm4 else {
-            matmulTiled(rows: rows, batch: batch, pool: pool) { r, b in
-                kernel(n, wBase + r * wRowBytes, qaConst + b * aRowBytes)
-            } store: { r, b, v in y[b * rows + r] = v }
+    }
+
+    func quantize(_ x: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count: Int) {
+        switch self {
+        case .float: break
+        case .prepared: ck_quantize_row_q8_p(x, dst, Int64(count))
+        case .q8K: ck_quantize_row_q8_K(x, dst, Int64(count))
+        }
+    }
+}
+
+/// One weight matrix of a (possibly fused) matmul and where its output goes.
+@usableFromInline
+struct MatmulPart {
+    let w: WeightMatrix
+    let y: UnsafeMutablePointer<Float>
+    let kind: ActivationKind
+    let gemv: PreparedGemv?
+    let dot: QuantDot?
+    let gemm4: QuantGemm4?
+
+    init(_ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>) {
+        self.w = w
+        self.y = y
+        kind = ActivationKind(w.format)
+        if let p = preparedKernels(w.format) {
+            gemv = p.gemv
+            gemm4 = p.gemm4
+            dot = nil
+        } else {
+            gemv = nil
+            dot = quantDotKernel(w.format)
+            gemm4 = quantGemm4Kernel(w.format)
+        }
+    }
+
+    /// y[b*rows + r] for rows lo..<hi of this matrix and activation rows b0..<b1.
+    @inline(__always)
+    func run(rows lo: Int, _ hi: Int, batch b0: Int, _ b1: Int, qa: UnsafeRawPointer, aRowBytes: Int) {
+        let n = Int64(w.cols), rowBytes = w.rowBytes, rows = w.rows
+        if b1 - b0 == 1, let gemv {
+            let yb = y + b0 * rows
+            gemv(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b0 * aRowBytes, yb + lo)
             return
         }
-        // Batched: each weight row meets its block of activation rows four at a time.
-        pool.parallelFor(rows, minChunk: matmulRowGroup) { start, end in
-            var out4 = SIMD4<Float>()
-            withUnsafeMutableBytes(of: &out4) { raw in
-                let o = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                var b0 = 0
-                while b0 < batch {
-                    let b1 = min(batch, b0 + matmulBatchBlock)
-                    for r in start..<end {
-                        let wr = wBase + r * wRowBytes
-                        var b = b0
-                        while b + 4 <= b1 {
-                            gemm4(n, wr, qaConst + b * aRowBytes, aRowBytes, o)
-                            y[b * rows + r] = o[0]
-                            y[(b + 1) * rows + r] = o[1]
-                            y[(b + 2) * rows + r] = o[2]
-                            y[(b + 3) * rows + r] = o[3]
-                            b += 4
-                        }
-                        while b < b1 {
-                            y[b * rows + r] = kernel(n, wr, qaConst + b * aRowBytes)
-                            b += 1
-                        }
+        var out4 = SIMD4<Float>()
+        withUnsafeMutableBytes(of: &out4) { raw in
+            let o = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            for r in lo..<hi {
+                let wr = w.base + r * rowBytes
+                var b = b0
+                if let gemm4 {
+                    while b + 4 <= b1 {
+                        gemm4(n, wr, qa + b * aRowBytes, aRowBytes, o)
+                        y[b * rows + r] = o[0]
+                        y[(b + 1) * rows + r] = o[1]
+                        y[(b + 2) * rows + r] = o[2]
+                        y[(b + 3) * rows + r] = o[3]
+                        b += 4
                     }
-                    b0 = b1
+                }
+                while b < b1 {
+                    if let gemv {
+                        gemv(n, wr, rowBytes, 1, qa + b * aRowBytes, y + b * rows + r)
+                    } else {
+                        y[b * rows + r] = dot.unsafelyUnwrapped(n, wr, qa + b * aRowBytes)
+                    }
+                    b += 1
                 }
             }
         }
     }
+}
+
+/// Up to three matrices over one input. Parts whose activation kind or width differs from the
+/// first run as separate matmuls; float weights take the F32 path.
+@usableFromInline
+func matmulShared(_ p0: MatmulPart, _ p1: MatmulPart?, _ p2: MatmulPart?, _ x: UnsafePointer<Float>, batch: Int, pool: ThreadPool) {
+    if batch <= 0 { return }
+    let kind = p0.kind, cols = p0.w.cols
+    func joins(_ p: MatmulPart?) -> Bool { p.map { $0.kind == kind && $0.w.cols == cols } ?? false }
+    if kind == .float {
+        matmulFloat(p0.w, x, p0.y, batch: batch, pool: pool)
+        if let p1 { matmulShared(p1, nil, nil, x, batch: batch, pool: pool) }
+        if let p2 { matmulShared(p2, nil, nil, x, batch: batch, pool: pool) }
+        return
+    }
+    let j1 = joins(p1), j2 = joins(p2)
+    if let p1, !j1 { matmulShared(p1, nil, nil, x, batch: batch, pool: pool) }
+    if let p2, !j2 { matmulShared(p2, nil, nil, x, batch: batch, pool: pool) }
+    let r0 = p0.w.rows
+    let r1 = j1 ? p1.unsafelyUnwrapped.w.rows : 0
+    let r2 = j2 ? p2.unsafelyUnwrapped.w.rows : 0
+    let total = r0 + r1 + r2
+    if total == 0 { return }
+    let aRowBytes = kind.rowBytes(cols)
+    pool.workspace.withBuffer(bytes: aRowBytes * batch) { qa in
+        if batch == 1 {
+            kind.quantize(x, qa, count: cols)
+        } else {
+            pool.parallelFor(batch) { b0, b1 in
+                for b in b0..<b1 { kind.quantize(x + b * cols, qa + b * aRowBytes, count: cols) }
+            }
+        }
+        let qaConst = UnsafeRawPointer(qa)
+        // Rows of the parts are numbered one after another: 0..<r0, r0..<r0+r1, then the third.
+        @inline(__always) func runRange(_ start: Int, _ end: Int, _ b0: Int, _ b1: Int) {
+            if start < r0 { p0.run(rows: start, min(end, r0), batch: b0, b1, qa: qaConst, aRowBytes: aRowBytes) }
+            if r1 > 0, start < r0 + r1, end > r0 {
+                p1.unsafelyUnwrapped.run(rows: max(start, r0) - r0, min(end, r0 + r1) - r0, batch: b0, b1,
+                                         qa: qaConst, aRowBytes: aRowBytes)
+            }
+            if r2 > 0, end > r0 + r1 {
+                p2.unsafelyUnwrapped.run(rows: max(start, r0 + r1) - r0 - r1, end - r0 - r1, batch: b0, b1,
+                                         qa: qaConst, aRowBytes: aRowBytes)
+            }
+        }
+        if batch == 1 {
+            pool.parallelFor(total, minChunk: matmulRowGroup) { start, end in runRange(start, end, 0, 1) }
+            return
+        }
+        // Batched: a chunk of rows meets the activations one block of `matmulBatchBlock` rows
+        // at a time, four activation rows per kernel call.
+        pool.parallelFor(total, minChunk: matmulRowGroup) { start, end in
+            var b0 = 0
+            while b0 < batch {
+                let b1 = min(batch, b0 + matmulBatchBlock)
+                runRange(start, end, b0, b1)
+                b0 = b1
+            }
+        }
+    }
+}
+
+/// F32 / F16 / BF16 weights: activations stay F32.
+func matmulFloat(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, pool: ThreadPool) {
+    let cols = w.cols, rows = w.rows, wRowBytes = w.rowBytes, wBase = w.base, format = w.format
+    let aRowBytes = cols * 4
+    matmulTiled(rows: rows, batch: batch, pool: pool) { r, b in
+        vecDot(format, count: cols, wBase + r * wRowBytes, UnsafeRawPointer(x) + b * aRowBytes)
+    } store: { r, b, v in y[b * rows + r] = v }
 }
 
 @inline(__always)

@@ -172,13 +172,21 @@ struct ForwardPass {
         }
     }
 
+    /// y[b] += bias for every token, when there is a bias.
+    func addBias(_ bias: UnsafePointer<Float>?, to y: UnsafeMutablePointer<Float>, width: Int) {
+        guard let bias else { return }
+        for b in 0..<batch { add(y + b * width, y + b * width, bias, count: width) }
+    }
+
     /// out = Wo · Attention(RoPE(Wq · x), RoPE(Wk · x), Wv · x) over the cache of `layer`, after
     /// appending this batch's keys and values to it.
     func selfAttention(_ w: AttentionWeights, layer: Int, spec: AttentionSpec, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let c = config
-        project(w.query, input, into: a.q, bias: w.queryBias)
-        project(w.key, input, into: a.k, bias: w.keyBias)
-        project(w.value, input, into: a.v, bias: w.valueBias)
+        // One quantization of the input and one dispatch for all three projections.
+        matmul(w.query, a.q, w.key, a.k, w.value, a.v, input: input, batch: batch, pool: pool)
+        addBias(w.queryBias, to: a.q, width: w.query.rows)
+        addBias(w.keyBias, to: a.k, width: w.key.rows)
+        addBias(w.valueBias, to: a.v, width: w.value.rows)
         if let qn = w.queryNorm { rmsNorm(a.q, a.q, weight: qn, rows: batch * c.headCount, width: c.headDim) }
         if let kn = w.keyNorm { rmsNorm(a.k, a.k, weight: kn, rows: batch * c.headCountKV, width: c.headDim) }
         for segment in a.segments {
@@ -210,8 +218,7 @@ struct ForwardPass {
 
     /// out = down(act(gate · x) * (up · x)).
     func feedForward(_ w: FeedForwardWeights, activation: GateActivation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        project(w.gate, input, into: a.hb)
-        project(w.up, input, into: a.hb2)
+        matmul(w.gate, a.hb, w.up, a.hb2, input: input, batch: batch, pool: pool)
         let ff = config.feedForwardLength
         pool.parallelFor(batch) { start, end in
             let n = (end - start) * ff, h = a.hb + start * ff, h2 = a.hb2 + start * ff

@@ -61,6 +61,25 @@ void ck_gemm4_q4_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, 
 void ck_gemm4_q5_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
 
+// Prepared activations for the 32-element weight formats (Q4_0, Q5_0, Q8_0, Q4_1, Q5_1): each
+// block of 32 holds the Q8_0/Q8_1 int8 values, float scales, and per-lane corrections for the
+// offset formats; one prepared row serves all five. Results of the kernels below are
+// bit-identical to ck_vec_dot_* on Q8_0/Q8_1 activations.
+#define CK_Q8P_BLOCK_BYTES 72
+void ck_quantize_row_q8_p(const float *x, void *y, int64_t n);
+// y[r] = row r of w (rows of `row_bytes`) . a, for r < rows.
+void ck_gemv_q4_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+void ck_gemv_q5_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+void ck_gemv_q8_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+void ck_gemv_q4_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+void ck_gemv_q5_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+// out[c] = w . (a + c*stride), c = 0..3, bit-identical to the gemv results.
+void ck_gemm4_q4_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q5_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q8_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q4_1_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+void ck_gemm4_q5_1_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+
 // Half-precision weight rows x F32 activations.
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);

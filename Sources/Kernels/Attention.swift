@@ -46,7 +46,7 @@ public func attention(
     // of one piece for `group` heads.
     let partialFloats = 2 + valueDim
     let partialsCount = pieces > 1 ? items * group * partialFloats : 0
-    let threadFloats = (group * pieceLength + 15) & ~15
+    let threadFloats = (max(group * pieceLength, headDim + 3 * pieceLength) + 15) & ~15
     let geometry = AttentionGeometry(
         heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
         keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
@@ -65,14 +65,14 @@ public func attention(
                 let length = (span + pieces - 1) / pieces
                 let lo = first + piece * length, hi = min(position + 1, lo + length)
                 let q = queries + b * heads * headDim + kvHead * group * headDim
-                if pieces == 1 {
-                    let out = output + b * heads * valueDim + kvHead * group * valueDim
-                    attendPiece(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
-                                scratch: scratch, output: out, partial: nil)
+                let out = pieces == 1 ? output + b * heads * valueDim + kvHead * group * valueDim : nil
+                let partial = pieces == 1 ? nil : partials + item * group * partialFloats
+                if geometry.isF16 && attentionPrecision == .llamaCpp {
+                    attendPieceLlamaCpp(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
+                                        scratch: scratch, output: out, partial: partial)
                 } else {
-                    let partial = partials + item * group * partialFloats
                     attendPiece(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
-                                scratch: scratch, output: nil, partial: partial)
+                                scratch: scratch, output: out, partial: partial)
                 }
             }
         }
@@ -102,6 +102,23 @@ public func attention(
         }
     }
 }
+
+/// How attention over an F16 cache rounds.
+public enum AttentionPrecision: Sendable {
+    /// As llama.cpp's CPU flash attention (ggml `flash_attn_ext` with an F16 cache, x86 AVX2):
+    /// the query is rounded to F16 before its dot products with the keys, the softmax runs online
+    /// (a running maximum and sum, in key order), and the weighted sum of values is kept in F16,
+    /// rounded after every key. The default: on small models these roundings move log-probabilities
+    /// by more than 0.05, so matching llama.cpp means rounding where it rounds.
+    case llamaCpp
+    /// F32 query, two-pass softmax, F32 value sums: more accurate, slightly faster.
+    case float32
+}
+
+/// The rounding of attention over F16 caches; `STUDIO_ATTENTION=f32` selects `.float32` (for
+/// measuring how much the llama.cpp rounding matters).
+nonisolated(unsafe) public var attentionPrecision: AttentionPrecision =
+    getenv("STUDIO_ATTENTION").map { String(cString: $0) == "f32" } == true ? .float32 : .llamaCpp
 
 private struct AttentionGeometry {
     var heads, kvHeads, group, headDim, valueDim, keyStride, valueStride: Int
@@ -207,6 +224,124 @@ private func attendPiece(
             }
         }
     }
+}
+
+/// `attendPiece` with llama.cpp's roundings (see `AttentionPrecision.llamaCpp`); F16 caches only.
+///
+/// Per query head: q is rounded to F16; each score is the F16 dot product summed as ggml's AVX2
+/// `vec_dot_f16` sums it (four 8-lane FMA chains over 32 elements, then a fixed reduction), times
+/// `scale`; the online softmax walks the keys in order, keeping the running maximum M and sum S;
+/// the value sum is F16, rescaled by exp(M_old - M) when the maximum grows and then increased by
+/// exp(s - M) V with one FMA and a rounding to F16 per key. The result is that sum / S (or, for a
+/// piece, M, S and the unnormalized sum).
+@inline(__always)
+private func attendPieceLlamaCpp(
+    _ g: AttentionGeometry, q: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, kvHead: Int,
+    range: Range<Int>, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+    partial: UnsafeMutablePointer<Float>?
+) {
+    let n = range.count
+    let keyBase = keys + (range.lowerBound * g.keyStride + kvHead * g.headDim) * 2
+    let valueBase = values + (range.lowerBound * g.valueStride + kvHead * g.valueDim) * 2
+    let keyRowBytes = g.keyStride * 2, valueRowBytes = g.valueStride * 2
+    let qh = scratch, rescale = scratch + g.headDim, weight = rescale + n, grew = weight + n
+    let blocked = g.headDim & ~31
+    for j in 0..<g.group {
+        let qj = q + j * g.headDim
+        for d in 0..<g.headDim { qh[d] = roundToF16(qj[d]) }
+        let rq = UnsafeRawPointer(qh)
+        // Scores and the online softmax's running maximum and sum.
+        var m = -Float.infinity, sum: Float = 0
+        for i in 0..<n {
+            let k = keyBase + i * keyRowBytes
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var d = 0
+            while d < blocked {
+                a0.addProduct(rq.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self), load8(k, d, true))
+                a1.addProduct(rq.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self), load8(k, d + 8, true))
+                a2.addProduct(rq.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self), load8(k, d + 16, true))
+                a3.addProduct(rq.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self), load8(k, d + 24, true))
+                d += 32
+            }
+            a0 += a2
+            a1 += a3
+            a0 += a1
+            let h = a0.lowHalf + a0.highHalf
+            var dot = Double((h[0] + h[1]) + (h[2] + h[3]))
+            while d < g.headDim { dot += Double(qh[d] * load1(k, d, true)); d += 1 }
+            let s = Float(dot) * g.scale
+            if s > m {
+                rescale[i] = expf(m - s)
+                weight[i] = 1
+                grew[i] = 1
+                m = s
+            } else {
+                rescale[i] = 1
+                weight[i] = expf(s - m)
+                grew[i] = 0
+            }
+            sum = weight[i].addingProduct(sum, rescale[i])
+        }
+        // out = Σ in F16, 32 lanes of the sum in registers at a time.
+        let out: UnsafeMutablePointer<Float>
+        if let partial {
+            let p = partial + j * (2 + g.valueDim)
+            p[0] = m
+            p[1] = sum
+            out = p + 2
+        } else {
+            out = output! + j * g.valueDim
+        }
+        let norm: Float = partial != nil ? 1 : (sum == 0 ? 0 : 1 / sum)
+        var c = 0
+        while c + 32 <= g.valueDim {
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            for i in 0..<n {
+                if grew[i] != 0 {
+                    let r = SIMD8<Float>(repeating: rescale[i])
+                    a0 = roundToF16(a0 * r); a1 = roundToF16(a1 * r); a2 = roundToF16(a2 * r); a3 = roundToF16(a3 * r)
+                }
+                let v = valueBase + i * valueRowBytes
+                let w = SIMD8<Float>(repeating: weight[i])
+                a0 = roundToF16(a0.addingProduct(load8(v, c, true), w))
+                a1 = roundToF16(a1.addingProduct(load8(v, c + 8, true), w))
+                a2 = roundToF16(a2.addingProduct(load8(v, c + 16, true), w))
+                a3 = roundToF16(a3.addingProduct(load8(v, c + 24, true), w))
+            }
+            let o = UnsafeMutableRawPointer(out + c)
+            o.storeBytes(of: a0 * norm, toByteOffset: 0, as: SIMD8<Float>.self)
+            o.storeBytes(of: a1 * norm, toByteOffset: 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: a2 * norm, toByteOffset: 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: a3 * norm, toByteOffset: 96, as: SIMD8<Float>.self)
+            c += 32
+        }
+        while c < g.valueDim {
+            var acc: Float = 0
+            for i in 0..<n {
+                if grew[i] != 0 { acc = roundToF16(acc * rescale[i]) }
+                acc = roundToF16(acc.addingProduct(load1(valueBase + i * valueRowBytes, c, true), weight[i]))
+            }
+            out[c] = acc * norm
+            c += 1
+        }
+    }
+}
+
+/// x rounded to the nearest F16 value (ties to even), as Float.
+@inline(__always)
+private func roundToF16(_ x: Float) -> Float {
+    fp16ToFloat(floatToFp16(x))
+}
+
+@inline(__always)
+private func roundToF16(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    #if !(arch(x86_64) && os(macOS))
+    return SIMD8<Float>(SIMD8<Float16>(x))
+    #else
+    var r = SIMD8<Float>()
+    for l in 0..<8 { r[l] = roundToF16(x[l]) }
+    return r
+    #endif
 }
 
 /// Eight cache elements from `row` starting at element `index`, as Float.

@@ -56,9 +56,15 @@ public func sumF32(_ x: UnsafePointer<Float>, count: Int) -> Float {
 
 /// out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]. `weight` may be nil (no scaling).
 /// `out` may alias `x`.
+///
+/// Rounded as ggml's CPU `rms_norm` rounds (small models amplify last-bit differences): each
+/// square is a Float, summed in order in Double; the mean is rounded to Float before eps is added;
+/// then out = (x * scale) * weight.
 public func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, count n: Int, eps: Float) {
-    let ss = dotF32(x, x, count: n)
-    let scale = 1 / (ss / Float(n) + eps).squareRoot()
+    var ss = 0.0
+    for i in 0..<n { ss += Double(x[i] * x[i]) }
+    let mean = Float(ss / Double(n))
+    let scale = 1 / (mean + eps).squareRoot()
     if let weight {
         var i = 0
         let rx = UnsafeRawPointer(x), rw = UnsafeRawPointer(weight), ro = UnsafeMutableRawPointer(out)
@@ -176,13 +182,45 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     scale_(x, x, inv, n)
 }
 
+/// e^x for 8 lanes, rounded exactly as ggml's vectorized `expf` on x86 AVX2 (the Arm
+/// optimized-routines method: n = round(x / ln 2) by the 1.5·2^23 shifter, a two-part ln 2
+/// reduction, a degree-5 polynomial evaluated with FMAs in a fixed order, and a scale by 2^n
+/// with a two-factor path when |n| > 126). Within about 1.5 ulp of `expf`; above ~88.4 gives
+/// inf, below ~-104 gives 0. ggml's SiLU uses it, and small models amplify its last-bit
+/// differences from other exponentials, so the SiLU kernels here do too.
+@inlinable @inline(__always)
+public func expLikeGGML(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let shifter = SIMD8<Float>(repeating: 0x1.8p23)
+    let z = shifter.addingProduct(x, SIMD8(repeating: 0x1.715476p+0))
+    let n = z - shifter
+    let b = x.addingProduct(-n, SIMD8(repeating: 0x1.62e4p-1)).addingProduct(-n, SIMD8(repeating: 0x1.7f7d1cp-20))
+    let zBits = unsafeBitCast(z, to: SIMD8<UInt32>.self)
+    let e = zBits &<< 23
+    let k = unsafeBitCast(e &+ 0x3F80_0000, to: SIMD8<Float>.self)
+    let u = b * b
+    let high = SIMD8<Float>(repeating: 0x1.573e2ep-5).addingProduct(SIMD8(repeating: 0x1.0e4020p-7), b)
+    let low = SIMD8<Float>(repeating: 0x1.fffdb6p-2).addingProduct(SIMD8(repeating: 0x1.555e66p-3), b)
+    let j = (SIMD8<Float>(repeating: 0x1.ffffecp-1) * b).addingProduct(low.addingProduct(high, u), u)
+    let magnitude = unsafeBitCast(unsafeBitCast(n, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+    let big = magnitude .> 126
+    if !any(big) { return k.addingProduct(j, k) }
+    // |n| > 126: 2^n as two factors s1 * s2 (s1 * s1 alone past |n| > 192, which over/underflows).
+    let g = SIMD8<UInt32>(repeating: 0).replacing(with: 0x8200_0000, where: n .<= 0)
+    let s1 = unsafeBitCast(g &+ 0x7F00_0000, to: SIMD8<Float>.self)
+    let s2 = unsafeBitCast(e &- g, to: SIMD8<Float>.self)
+    var r = k.addingProduct(j, k)
+    r.replace(with: s2.addingProduct(s2, j) * s1, where: big)
+    r.replace(with: s1 * s1, where: magnitude .> 192)
+    return r
+}
+
 /// out[i] = x[i] * sigmoid(x[i]). `out` may alias `x`.
 public func silu(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
     var i = 0
     let rx = UnsafeRawPointer(x), ro = UnsafeMutableRawPointer(out)
     while i + 8 <= n {
         let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        ro.storeBytes(of: v / (1 + simdExp(-v)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        ro.storeBytes(of: v / (1 + expLikeGGML(0 - v)), toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     while i < n {
@@ -199,7 +237,7 @@ public func siluMul(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Floa
     while i + 8 <= n {
         let g = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         let u = ru.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        ro.storeBytes(of: g / (1 + simdExp(-g)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        ro.storeBytes(of: g / (1 + expLikeGGML(0 - g)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     while i < n {
@@ -211,7 +249,7 @@ public func siluMul(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Floa
 
 /// GELU, tanh approximation: 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), computed as the
 /// identical x * sigmoid(2z). (ggml's CPU backend by default rounds GELU through an F16 table;
-/// this is the exact formula.) `out` may alias `x`.
+/// this is the exact formula; `geluTanhMulF16Table` is the rounded one.) `out` may alias `x`.
 public func geluTanh(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
     geluTanhCore(out, x, nil, n)
 }
@@ -219,6 +257,35 @@ public func geluTanh(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Floa
 /// GeGLU: out[i] = geluTanh(gate[i]) * up[i]. `out` may alias either input.
 public func geluTanhMul(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int) {
     geluTanhCore(out, gate, up, n)
+}
+
+/// GeGLU as llama.cpp's CPU backend computes it: out[i] = G(gate[i]) * up[i], where G is the
+/// tanh GELU looked up in a table of F16 results indexed by the F16 rounding of its input (0 at or
+/// below -10, the identity at or above 10). The rounding moves small models' log-probabilities by
+/// several hundredths, so the models use this one. `out` may alias either input.
+public func geluTanhMulF16Table(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int) {
+    geluF16Table.withUnsafeBufferPointer { table in
+        for i in 0..<n {
+            let g = gate[i]
+            let v: Float
+            if g <= -10 {
+                v = 0
+            } else if g >= 10 {
+                v = g
+            } else {
+                v = fp16ToFloat(table[Int(floatToFp16(g))])
+            }
+            out[i] = v * up[i]
+        }
+    }
+}
+
+/// geluF16Table[h] = F16 bits of the tanh GELU of the F16 value with bits h, in Float arithmetic.
+let geluF16Table: [UInt16] = (0..<65536).map { h in
+    let x = fp16ToFloat(UInt16(h))
+    let inner: Float = 1 + 0.044_715 * x * x
+    let t = tanhf(0.797_884_560_802_865_4 * x * inner)
+    return floatToFp16(0.5 * x * (1 + t))
 }
 
 @inline(__always)

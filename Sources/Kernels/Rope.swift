@@ -17,8 +17,8 @@ public enum RopeStyle: Sendable, Equatable {
 /// Rotary position embedding, in place, of `heads` vectors of width `headDim` laid side by side
 /// at `x`, for a token at `position`.
 ///
-/// Pair i (of `ropeDims / 2`) turns by `position * freqScale * freqBase^(-2i / ropeDims)`; the
-/// angle is stepped by one multiplication per pair, in Float, as ggml does. Dimensions past
+/// Pair i (of `ropeDims / 2`) turns by `freqScale * position * freqBase^(-2i / ropeDims)`; the
+/// angle is stepped by one multiplication per pair, in Float, and rounded as ggml rounds it. Dimensions past
 /// `ropeDims` are left as they are. `frequencyFactors` (`ropeDims / 2` values, e.g. Llama 3.1's
 /// `rope_freqs`) divide the angle of each pair when given.
 public func applyRope(
@@ -27,17 +27,19 @@ public func applyRope(
 ) {
     let pairs = ropeDims / 2
     let thetaScale = powf(freqBase, -2 / Float(ropeDims))
-    var theta = Float(position) * freqScale
+    var theta = Float(position)
     for i in 0..<pairs {
-        let angle = frequencyFactors.map { theta / $0[i] } ?? theta
+        let angle = freqScale * (frequencyFactors.map { theta / $0[i] } ?? theta)
         let c = cosf(angle), s = sinf(angle)
         let (a, b) = style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + pairs)
         var h = 0
         while h < heads {
             let v = x + h * headDim
             let x0 = v[a], x1 = v[b]
-            v[a] = x0 * c - x1 * s
-            v[b] = x0 * s + x1 * c
+            // x0 c - x1 s and x0 s + x1 c, each with its first product fused into the sum, as
+            // ggml's C compiles them (GCC contracts a*b ± c*d to fma(a, b, ±c*d)).
+            v[a] = (-(x1 * s)).addingProduct(x0, c)
+            v[b] = (x1 * c).addingProduct(x0, s)
             h += 1
         }
         theta *= thetaScale

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Kernels
 import Synchronization
 
@@ -54,6 +59,10 @@ struct FeedForwardWeights: @unchecked Sendable {
     }
 }
 
+/// Whether GeGLU rounds GELU through llama.cpp's F16 table (the default) or computes it exactly
+/// (`STUDIO_GELU=exact`, for measuring what the rounding changes).
+let geluThroughF16Table = getenv("STUDIO_GELU").map { String(cString: $0) != "exact" } ?? true
+
 /// The gate activation of a gated FFN.
 enum GateActivation {
     case silu      // SwiGLU (LLaMA, Qwen2)
@@ -70,6 +79,11 @@ struct AttentionSpec {
     var scale: Float   // multiplies q · k
     var window: Int?   // sliding window, nil for global attention
 }
+
+/// Debugging aid: when set, the forward passes hand every intermediate result to it (name as
+/// llama.cpp's graph calls it, layer or -1, `rows * width` floats, width). Checked once per step,
+/// so it costs nothing measurable when nil; set it only while no forward pass runs.
+@_spi(Debugging) nonisolated(unsafe) public var forwardTap: ((_ name: String, _ layer: Int, _ data: UnsafePointer<Float>, _ count: Int, _ width: Int) -> Void)?
 
 /// Activations of one micro-batch of up to `maxBatch` tokens, allocated once per model
 /// (llama2.c's RunState, minus the KV cache, which the caller owns). Rows are tokens.
@@ -142,6 +156,12 @@ struct ForwardPass {
 
     var dim: Int { config.embeddingLength }
 
+    /// Hands `batch` rows of `width` floats at `data` to `forwardTap`, if one is set.
+    @inline(__always)
+    func tap(_ name: String, _ layer: Int, _ data: UnsafePointer<Float>, width: Int? = nil) {
+        if let forwardTap { let w = width ?? dim; forwardTap(name, layer, data, batch * w, w) }
+    }
+
     /// x[b] = embedding row of the token of row b, times `scale`.
     func embed(table: WeightMatrix, scale: Float = 1) {
         for (b, token) in a.tokens.enumerated() {
@@ -189,6 +209,9 @@ struct ForwardPass {
         addBias(w.valueBias, to: a.v, width: w.value.rows)
         if let qn = w.queryNorm { rmsNorm(a.q, a.q, weight: qn, rows: batch * c.headCount, width: c.headDim) }
         if let kn = w.keyNorm { rmsNorm(a.k, a.k, weight: kn, rows: batch * c.headCountKV, width: c.headDim) }
+        tap("Qcur.MUL_MAT", layer, a.q, width: c.queryWidth)
+        tap("Kcur.MUL_MAT", layer, a.k, width: c.keyWidth)
+        tap("Vcur.MUL_MAT", layer, a.v, width: c.valueWidth)
         for segment in a.segments {
             for b in segment.rows {
                 let position = segment.position + (b - segment.rows.lowerBound)
@@ -213,20 +236,28 @@ struct ForwardPass {
                       heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, valueDim: c.valueDim,
                       scale: spec.scale, window: spec.window, pool: pool)
         }
+        tap("Qcur.ROPE", layer, a.q, width: c.queryWidth)
+        tap("Kcur.ROPE", layer, a.k, width: c.keyWidth)
+        tap("kqv_out.RESHAPE", layer, a.attention, width: c.headCount * c.valueDim)
         project(w.output, a.attention, into: output)
     }
 
     /// out = down(act(gate · x) * (up · x)).
-    func feedForward(_ w: FeedForwardWeights, activation: GateActivation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    func feedForward(_ w: FeedForwardWeights, activation: GateActivation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, layer: Int = -1) {
         matmul(w.gate, a.hb, w.up, a.hb2, input: input, batch: batch, pool: pool)
         let ff = config.feedForwardLength
+        tap("ffn_gate.MUL_MAT", layer, a.hb, width: ff)
+        tap("ffn_up.MUL_MAT", layer, a.hb2, width: ff)
+        defer { tap("ffn_out.MUL_MAT", layer, output) }
         pool.parallelFor(batch) { start, end in
             let n = (end - start) * ff, h = a.hb + start * ff, h2 = a.hb2 + start * ff
             switch activation {
             case .silu: siluMul(h, gate: h, up: h2, count: n)
-            case .geluTanh: geluTanhMul(h, gate: h, up: h2, count: n)
+            case .geluTanh:
+                if geluThroughF16Table { geluTanhMulF16Table(h, gate: h, up: h2, count: n) } else { geluTanhMul(h, gate: h, up: h2, count: n) }
             }
         }
+        tap(activation == .silu ? "ffn_swiglu.SWIGLU" : "ffn_geglu.GEGLU", layer, a.hb, width: ff)
         project(w.down, a.hb, into: output)
     }
 

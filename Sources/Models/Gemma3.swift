@@ -96,13 +96,19 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         pass.embed(table: embedding, scale: embeddingScale)    // x = E[token] * sqrt(dim)
         for (l, block) in blocks.enumerated() {
             pass.rmsNorm(a.xb, a.x, weight: block.attentionNorm)       // h = RMSNorm(x)
+            pass.tap("attn_norm.MUL", l, a.xb)
             pass.selfAttention(block.attention, layer: l, spec: block.spec, input: a.xb, output: a.xb2)
             pass.rmsNorm(a.xb2, a.xb2, weight: block.postAttentionNorm)
+            pass.tap("attn_post_norm.MUL", l, a.xb2)
             pass.addResidual(a.x, a.xb2)                               // x = x + RMSNorm(Attention(h))
+            pass.tap("sa_out.ADD", l, a.x)
             pass.rmsNorm(a.xb, a.x, weight: block.ffnNorm)             // h = RMSNorm(x)
-            pass.feedForward(block.ffn, activation: .geluTanh, input: a.xb, output: a.xb2)
+            pass.tap("ffn_norm.MUL", l, a.xb)
+            pass.feedForward(block.ffn, activation: .geluTanh, input: a.xb, output: a.xb2, layer: l)
             pass.rmsNorm(a.xb2, a.xb2, weight: block.postFFNNorm)
+            pass.tap("ffn_post_norm.MUL", l, a.xb2)
             pass.addResidual(a.x, a.xb2)                               // x = x + RMSNorm(GeGLU(h))
+            pass.tap("l_out.ADD", l, a.x)
         }
         pass.logits(norm: outputNorm, output: output)   // W_out · RMSNorm(x)
     }

@@ -67,11 +67,16 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         pass.embed(table: embedding)                          // x = E[token]
         for (l, block) in blocks.enumerated() {
             pass.rmsNorm(a.xb, a.x, weight: block.attentionNorm)      // h = RMSNorm(x)
+            pass.tap("attn_norm.MUL", l, a.xb)
             pass.selfAttention(block.attention, layer: l, spec: attentionSpec, input: a.xb, output: a.xb2)
+            pass.tap("attn_out.MUL_MAT", l, a.xb2)
             pass.addResidual(a.x, a.xb2)                              // x = x + Attention(h)
+            pass.tap("ffn_inp.ADD", l, a.x)
             pass.rmsNorm(a.xb, a.x, weight: block.ffnNorm)            // h = RMSNorm(x)
-            pass.feedForward(block.ffn, activation: .silu, input: a.xb, output: a.xb2)
+            pass.tap("ffn_norm.MUL", l, a.xb)
+            pass.feedForward(block.ffn, activation: .silu, input: a.xb, output: a.xb2, layer: l)
             pass.addResidual(a.x, a.xb2)                              // x = x + SwiGLU(h)
+            pass.tap("l_out.ADD", l, a.x)
         }
         pass.logits(norm: outputNorm, output: output)  // W_out · RMSNorm(x)
     }

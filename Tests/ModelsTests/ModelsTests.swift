@@ -439,10 +439,17 @@ struct TinyModel {
                 x = zip(x, a).map(+)
                 let h2 = rmsNorm(x, w(p + "ffn_norm.weight"))
                 let gate = matvec(w(p + "ffn_gate.weight"), h2), up = matvec(w(p + "ffn_up.weight"), h2)
+                // Gemma's GELU as llama.cpp's CPU backend computes it: looked up by the F16
+                // rounding of its input, the result rounded to F16 (0 below -10, x above 10).
+                func halfRounded(_ v: Double) -> Double { Double(fp16ToFloat(floatToFp16(Float(v)))) }
+                func gelu(_ g: Double) -> Double {
+                    if g <= -10 { return 0 }
+                    if g >= 10 { return g }
+                    let h = halfRounded(g)
+                    return halfRounded(0.5 * h * (1 + tanh(0.7978845608028654 * (h + 0.044715 * h * h * h))))
+                }
                 let act: [Double] = zip(gate, up).map { g, u in
-                    arch == .gemma3
-                        ? 0.5 * g * (1 + tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * u
-                        : g / (1 + exp(-g)) * u
+                    arch == .gemma3 ? gelu(g) * u : g / (1 + exp(-g)) * u
                 }
                 var f = matvec(w(p + "ffn_down.weight"), act)
                 if arch == .gemma3 { f = rmsNorm(f, w(p + "post_ffw_norm.weight")) }

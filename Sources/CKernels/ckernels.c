@@ -89,6 +89,7 @@ static inline uint16_t ck_f2h(float f) {
 
 static int g_mode = -1;  // -1 unknown, 0 scalar, 1 AVX2
 static _Thread_local int g_force_scalar = 0;  // per thread, so a test can pin one thread to scalar code
+static _Thread_local int g_force_avx2_only = 0;  // per thread: skip AVX-VNNI kernels (tests compare both)
 
 static int ck_detect(void) {
 #if CK_X86
@@ -110,6 +111,8 @@ static inline int use_avx2(void) {
 
 int ck_uses_avx2(void) { return use_avx2(); }
 void ck_force_scalar(int on) { __atomic_store_n(&g_force_scalar, on ? 1 : 0, __ATOMIC_RELAXED); }
+void ck_force_avx2_only(int on) { __atomic_store_n(&g_force_avx2_only, on ? 1 : 0, __ATOMIC_RELAXED); }
+
 
 int ck_available_cpus(void) {
 #if defined(__linux__)
@@ -1300,10 +1303,10 @@ void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
 //
 // The activation row is quantized exactly as for Q8_0/Q8_1 (same int8 values, same f16-rounded
 // scales), then laid out for the matmul: scales already converted to float, and for the
-// offset formats (Q5_0: values u - 16, Q4_0: u - 8) the per-lane correction 16 * (sum of the
+// offset formats (Q5_0: values u - 16, Q4_0: u - 8) the per-lane correction -16 * (sum of the
 // four int8 activations of each 32-bit lane), halved for Q4_0. One prepared row serves every
 // 32-element format, so q/k/v of mixed formats share it. The kernels then multiply the unsigned weights u
-// directly and subtract the correction: every int32 lane equals the one the sign-trick kernels
+// directly and add the (negative) correction: every int32 lane equals the one the sign-trick kernels
 // produce, and the float operations are the same, so results are bit-identical to
 // ck_vec_dot_*_q8_0 / _q8_1 while doing less work per block.
 
@@ -1317,7 +1320,7 @@ void ck_quantize_row_q8_p(const float *x, void *vy, int64_t n) {
         ck_quantize_row_q8_1(x + i * 32, &t, 32);
         memcpy(y[i].qs, t.qs, 32);
         for (int j = 0; j < 8; j++) {
-            y[i].corr[j] = 16 * (t.qs[4 * j] + t.qs[4 * j + 1] + t.qs[4 * j + 2] + t.qs[4 * j + 3]);
+            y[i].corr[j] = -16 * (t.qs[4 * j] + t.qs[4 * j + 1] + t.qs[4 * j + 2] + t.qs[4 * j + 3]);
         }
         y[i].d = ck_h2f(t.d);
         y[i].s = ck_h2f(t.s);
@@ -1373,11 +1376,11 @@ CK_P_SCALAR_MIN(dot_q5_1_p_scalar, blk_q5_1, p_value_q5_1)
 // subtracted, or the sign trick for Q8_0's signed bytes.
 CK_AVX2 static inline __m256i p_lanes_off(__m256i u, const blk_q8_p *y) {
     const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
-    return _mm256_sub_epi32(p, _mm256_loadu_si256((const __m256i *)y->corr));
+    return _mm256_add_epi32(p, _mm256_loadu_si256((const __m256i *)y->corr));
 }
 CK_AVX2 static inline __m256i p_lanes_off8(__m256i u, const blk_q8_p *y) {
     const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
-    return _mm256_sub_epi32(p, _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1));
+    return _mm256_add_epi32(p, _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1));
 }
 CK_AVX2 static inline __m256i p_lanes_u(__m256i u, const blk_q8_p *y) {
     return dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
@@ -1394,8 +1397,8 @@ CK_AVX2 static inline __m256i p_u_q5_0(const blk_q5_0 *b) {
 CK_AVX2 static inline __m256i p_u_q8_0(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 
 // Signed formats: one row, block pairs alternating two accumulators (as the Q8_0 kernels).
-#define CK_P_DOT_SIGNED(NAME, BLK, VALUES, LANES)                                                     \
-CK_AVX2 static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
+#define CK_P_DOT_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                               \
+ATTR static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
     const int64_t nb = n / 32;                                                                         \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
     int64_t i = 0;                                                                                     \
@@ -1414,8 +1417,8 @@ CK_AVX2 static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {  
     return hsum_ps(_mm256_add_ps(acc0, acc1));                                                         \
 }
 // Minimum formats: as the Q4_1/Q5_1 kernels, minimum terms added pairwise into a scalar.
-#define CK_P_DOT_MIN(NAME, BLK, VALUES)                                                               \
-CK_AVX2 static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
+#define CK_P_DOT_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                  \
+ATTR static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
     const int64_t nb = n / 32;                                                                         \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
     float summs = 0.0f;                                                                                \
@@ -1424,29 +1427,29 @@ CK_AVX2 static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {  
         const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
         const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * y[i + 1].d);                             \
         summs += h2f_hw(x[i].m) * y[i].s + h2f_hw(x[i + 1].m) * y[i + 1].s;                            \
-        const __m256i p0 = p_lanes_u(VALUES(x + i), y + i);                                            \
-        const __m256i p1 = p_lanes_u(VALUES(x + i + 1), y + i + 1);                                    \
+        const __m256i p0 = LANES(VALUES(x + i), y + i);                                            \
+        const __m256i p1 = LANES(VALUES(x + i + 1), y + i + 1);                                    \
         acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
         acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
         const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
         summs += h2f_hw(x[i].m) * y[i].s;                                                              \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p_lanes_u(VALUES(x + i), y + i)), acc0);         \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y + i)), acc0);         \
     }                                                                                                  \
     return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;                                                 \
 }
 
-CK_P_DOT_SIGNED(dot_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8)
-CK_P_DOT_SIGNED(dot_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off)
-CK_P_DOT_SIGNED(dot_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s)
-CK_P_DOT_MIN(dot_q4_1_p_avx2, blk_q4_1, q4_1_values)
-CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values)
+CK_P_DOT_SIGNED(dot_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8, CK_AVX2)
+CK_P_DOT_SIGNED(dot_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off, CK_AVX2)
+CK_P_DOT_SIGNED(dot_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
+CK_P_DOT_MIN(dot_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
+CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 
 // Four columns: the weights of a block are unpacked once; each column keeps the single-row
 // sequence of float operations.
-#define CK_P_GEMM4_SIGNED(NAME, BLK, VALUES, LANES)                                                   \
-CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+#define CK_P_GEMM4_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                             \
+ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
     const int64_t nb = n / 32;                                                                         \
     const blk_q8_p *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
     __m256 acc0[4], acc1[4];                                                                           \
@@ -1472,8 +1475,8 @@ CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, 
     }                                                                                                  \
     for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
 }
-#define CK_P_GEMM4_MIN(NAME, BLK, VALUES)                                                             \
-CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+#define CK_P_GEMM4_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                \
+ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
     const int64_t nb = n / 32;                                                                         \
     const blk_q8_p *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
     __m256 acc0[4], acc1[4];                                                                           \
@@ -1488,8 +1491,8 @@ CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, 
             const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
             const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
             summs[c] += xm0 * y[c][i].s + xm1 * y[c][i + 1].s;                                         \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p_lanes_u(q0, y[c] + i)), acc0[c]);       \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p_lanes_u(q1, y[c] + i + 1)), acc1[c]);   \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);       \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);   \
         }                                                                                              \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
@@ -1498,17 +1501,155 @@ CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, 
         for (int c = 0; c < 4; c++) {                                                                  \
             const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
             summs[c] += xm * y[c][i].s;                                                                \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p_lanes_u(q, y[c] + i)), acc0[c]);         \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);         \
         }                                                                                              \
     }                                                                                                  \
     for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
 }
 
-CK_P_GEMM4_SIGNED(gemm4_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8)
-CK_P_GEMM4_SIGNED(gemm4_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off)
-CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s)
-CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values)
-CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values)
+CK_P_GEMM4_SIGNED(gemm4_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8, CK_AVX2)
+CK_P_GEMM4_SIGNED(gemm4_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off, CK_AVX2)
+CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
+CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
+CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
+
+// The same kernels with AVX-VNNI (vpdpbusd: four u8 x s8 products summed into each int32 lane,
+// no saturation), chosen at run time where the CPU has it. The lanes are the same integers, so
+// results are bit-identical to the AVX2 kernels; the correction is the accumulator's start.
+#define CK_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+CK_VNNI static inline __m256i v_lanes_off(__m256i u, const blk_q8_p *y) {
+    return _mm256_dpbusd_avx_epi32(_mm256_loadu_si256((const __m256i *)y->corr), u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_VNNI static inline __m256i v_lanes_off8(__m256i u, const blk_q8_p *y) {
+    const __m256i c = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1);
+    return _mm256_dpbusd_avx_epi32(c, u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_VNNI static inline __m256i v_lanes_u(__m256i u, const blk_q8_p *y) {
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_VNNI static inline __m256i v_lanes_s(__m256i q, const blk_q8_p *y) {
+    const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), q);
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), yq);
+}
+CK_P_DOT_SIGNED(dot_q4_0_p_vnni, blk_q4_0, p_u_q4_0, v_lanes_off8, CK_VNNI)
+CK_P_DOT_SIGNED(dot_q5_0_p_vnni, blk_q5_0, p_u_q5_0, v_lanes_off, CK_VNNI)
+CK_P_DOT_SIGNED(dot_q8_0_p_vnni, blk_q8_0, p_u_q8_0, v_lanes_s, CK_VNNI)
+CK_P_DOT_MIN(dot_q4_1_p_vnni, blk_q4_1, q4_1_values, v_lanes_u, CK_VNNI)
+CK_P_DOT_MIN(dot_q5_1_p_vnni, blk_q5_1, q5_1_values, v_lanes_u, CK_VNNI)
+CK_P_GEMM4_SIGNED(gemm4_q4_0_p_vnni, blk_q4_0, p_u_q4_0, v_lanes_off8, CK_VNNI)
+CK_P_GEMM4_SIGNED(gemm4_q5_0_p_vnni, blk_q5_0, p_u_q5_0, v_lanes_off, CK_VNNI)
+CK_P_GEMM4_SIGNED(gemm4_q8_0_p_vnni, blk_q8_0, p_u_q8_0, v_lanes_s, CK_VNNI)
+CK_P_GEMM4_MIN(gemm4_q4_1_p_vnni, blk_q4_1, q4_1_values, v_lanes_u, CK_VNNI)
+CK_P_GEMM4_MIN(gemm4_q5_1_p_vnni, blk_q5_1, q5_1_values, v_lanes_u, CK_VNNI)
+
+// Eight columns per weight row where the CPU has AVX-512 VL/BW/VNNI: the same 256-bit
+// arithmetic, but the 32 vector registers hold sixteen accumulators (two per column, as the
+// single-row kernels), so each unpacked weight block serves eight activation rows. Bit-identical
+// to the four-column and single-row kernels.
+#define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+CK_AVX512 static inline __m256i z_lanes_off(__m256i u, const blk_q8_p *y) {
+    return _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)y->corr), u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_AVX512 static inline __m256i z_lanes_off8(__m256i u, const blk_q8_p *y) {
+    const __m256i c = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1);
+    return _mm256_dpbusd_epi32(c, u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_AVX512 static inline __m256i z_lanes_u(__m256i u, const blk_q8_p *y) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+CK_AVX512 static inline __m256i z_lanes_s(__m256i q, const blk_q8_p *y) {
+    const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), q);
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), yq);
+}
+
+#define CK_COLS8 {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3), CK_COL(4), CK_COL(5), CK_COL(6), CK_COL(7)}
+#define CK_P_GEMM8_SIGNED(NAME, BLK, VALUES, LANES)                                                   \
+CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
+    const int64_t nb = n / 32;                                                                         \
+    const blk_q8_p *y[8] = CK_COLS8;                                                                   \
+    __m256 acc0[8], acc1[8];                                                                           \
+    for (int c = 0; c < 8; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) {                                                                       \
+        const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
+        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
+        for (int c = 0; c < 8; c++) {                                                                  \
+            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);           \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);       \
+        }                                                                                              \
+    }                                                                                                  \
+    for (; i < nb; i++) {                                                                              \
+        const float xd = h2f_hw(x[i].d);                                                               \
+        const __m256i q = VALUES(x + i);                                                               \
+        for (int c = 0; c < 8; c++) {                                                                  \
+            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);             \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int c = 0; c < 8; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
+}
+#define CK_P_GEMM8_MIN(NAME, BLK, VALUES, LANES)                                                      \
+CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
+    const int64_t nb = n / 32;                                                                         \
+    const blk_q8_p *y[8] = CK_COLS8;                                                                   \
+    __m256 acc0[8], acc1[8];                                                                           \
+    float summs[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                         \
+    for (int c = 0; c < 8; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    for (; i + 1 < nb; i += 2) {                                                                       \
+        const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
+        const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
+        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
+        for (int c = 0; c < 8; c++) {                                                                  \
+            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
+            summs[c] += xm0 * y[c][i].s + xm1 * y[c][i + 1].s;                                         \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);           \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);       \
+        }                                                                                              \
+    }                                                                                                  \
+    for (; i < nb; i++) {                                                                              \
+        const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
+        const __m256i q = VALUES(x + i);                                                               \
+        for (int c = 0; c < 8; c++) {                                                                  \
+            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
+            summs[c] += xm * y[c][i].s;                                                                \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);             \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int c = 0; c < 8; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+}
+CK_P_GEMM8_SIGNED(gemm8_q4_0_p_avx512, blk_q4_0, p_u_q4_0, z_lanes_off8)
+CK_P_GEMM8_SIGNED(gemm8_q5_0_p_avx512, blk_q5_0, p_u_q5_0, z_lanes_off)
+CK_P_GEMM8_SIGNED(gemm8_q8_0_p_avx512, blk_q8_0, p_u_q8_0, z_lanes_s)
+CK_P_GEMM8_MIN(gemm8_q4_1_p_avx512, blk_q4_1, q4_1_values, z_lanes_u)
+CK_P_GEMM8_MIN(gemm8_q5_1_p_avx512, blk_q5_1, q5_1_values, z_lanes_u)
+
+static int g_avx512 = -1;  // AVX-512 F/VL/BW/VNNI present
+static inline int use_avx512(void) {
+    int v = __atomic_load_n(&g_avx512, __ATOMIC_RELAXED);
+    if (__builtin_expect(v < 0, 0)) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+        __atomic_store_n(&g_avx512, v, __ATOMIC_RELAXED);
+    }
+    return v && !__atomic_load_n(&g_force_avx2_only, __ATOMIC_RELAXED);
+}
+
+#include <cpuid.h>
+static int g_vnni = -1;  // AVX-VNNI present: CPUID leaf 7 subleaf 1, EAX bit 4 (and AVX2, checked by use_avx2)
+static inline int use_vnni(void) {
+    int v = __atomic_load_n(&g_vnni, __ATOMIC_RELAXED);
+    if (__builtin_expect(v < 0, 0)) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        v = (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4))) ? 1 : 0;
+        __atomic_store_n(&g_vnni, v, __ATOMIC_RELAXED);
+    }
+    return v && !__atomic_load_n(&g_force_avx2_only, __ATOMIC_RELAXED);
+}
 #endif
 
 // Entry points: rows `rows` of `w` (row stride `row_bytes`) against one prepared activation
@@ -1518,13 +1659,24 @@ CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values)
 void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
     const char *wr = (const char *)w;                                                                  \
     if (use_avx2()) {                                                                                  \
+        if (use_vnni()) {                                                                              \
+            for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_vnni(n, (const BLK *)(wr + r * row_bytes), a); \
+            return;                                                                                    \
+        }                                                                                              \
         for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a); \
     } else {                                                                                           \
         for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
     }                                                                                                  \
 }                                                                                                      \
+int ck_gemm8_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {          \
+    if (use_avx2() && use_avx512()) { gemm8_##FMT##_p_avx512(n, w, a, stride, out); return 1; }       \
+    return 0;                                                                                          \
+}                                                                                                      \
 void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {         \
-    if (use_avx2()) { gemm4_##FMT##_p_avx2(n, w, a, stride, out); return; }                           \
+    if (use_avx2()) {                                                                                  \
+        if (use_vnni()) gemm4_##FMT##_p_vnni(n, w, a, stride, out); else gemm4_##FMT##_p_avx2(n, w, a, stride, out); \
+        return;                                                                                        \
+    }                                                                                                  \
     for (int c = 0; c < 4; c++) out[c] = dot_##FMT##_p_scalar(n, w, CK_COL(c));                       \
 }
 #else
@@ -1532,6 +1684,10 @@ void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, 
 void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
     const char *wr = (const char *)w;                                                                  \
     for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
+}                                                                                                      \
+int ck_gemm8_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {          \
+    (void)n; (void)w; (void)a; (void)stride; (void)out;                                                \
+    return 0;                                                                                          \
 }                                                                                                      \
 void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {         \
     for (int c = 0; c < 4; c++) out[c] = dot_##FMT##_p_scalar(n, w, (const char *)a + c * stride);     \
@@ -1542,3 +1698,11 @@ CK_P_ENTRY(q5_0, blk_q5_0)
 CK_P_ENTRY(q8_0, blk_q8_0)
 CK_P_ENTRY(q4_1, blk_q4_1)
 CK_P_ENTRY(q5_1, blk_q5_1)
+
+int ck_uses_vnni(void) {
+#if CK_X86
+    return use_avx2() && use_vnni();
+#else
+    return 0;
+#endif
+}

@@ -146,15 +146,20 @@ typealias PreparedGemv = @convention(c) (Int64, UnsafeRawPointer?, Int, Int64, U
 /// Bytes of one prepared activation block (32 values; see `ck_quantize_row_q8_p`).
 @usableFromInline let preparedBlockBytes = Int(CK_Q8P_BLOCK_BYTES)
 
+/// One weight row against eight activation rows; returns 0 (and does nothing) where the CPU
+/// lacks the instructions, and the caller uses the four-row kernel.
+@usableFromInline
+typealias QuantGemm8 = @convention(c) (Int64, UnsafeRawPointer?, UnsafeRawPointer?, Int, UnsafeMutablePointer<Float>?) -> Int32
+
 /// Kernels on prepared activations, for the 32-element formats.
 @usableFromInline
-func preparedKernels(_ format: QuantFormat) -> (gemv: PreparedGemv, gemm4: QuantGemm4)? {
+func preparedKernels(_ format: QuantFormat) -> (gemv: PreparedGemv, gemm4: QuantGemm4, gemm8: QuantGemm8)? {
     switch format {
-    case .q4_0: return (ck_gemv_q4_0_p, ck_gemm4_q4_0_p)
-    case .q5_0: return (ck_gemv_q5_0_p, ck_gemm4_q5_0_p)
-    case .q8_0: return (ck_gemv_q8_0_p, ck_gemm4_q8_0_p)
-    case .q4_1: return (ck_gemv_q4_1_p, ck_gemm4_q4_1_p)
-    case .q5_1: return (ck_gemv_q5_1_p, ck_gemm4_q5_1_p)
+    case .q4_0: return (ck_gemv_q4_0_p, ck_gemm4_q4_0_p, ck_gemm8_q4_0_p)
+    case .q5_0: return (ck_gemv_q5_0_p, ck_gemm4_q5_0_p, ck_gemm8_q5_0_p)
+    case .q8_0: return (ck_gemv_q8_0_p, ck_gemm4_q8_0_p, ck_gemm8_q8_0_p)
+    case .q4_1: return (ck_gemv_q4_1_p, ck_gemm4_q4_1_p, ck_gemm8_q4_1_p)
+    case .q5_1: return (ck_gemv_q5_1_p, ck_gemm4_q5_1_p, ck_gemm8_q5_1_p)
     default: return nil
     }
 }
@@ -201,6 +206,7 @@ struct MatmulPart {
     let gemv: PreparedGemv?
     let dot: QuantDot?
     let gemm4: QuantGemm4?
+    let gemm8: QuantGemm8?
 
     init(_ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>) {
         self.w = w
@@ -209,11 +215,13 @@ struct MatmulPart {
         if let p = preparedKernels(w.format) {
             gemv = p.gemv
             gemm4 = p.gemm4
+            gemm8 = p.gemm8
             dot = nil
         } else {
             gemv = nil
             dot = quantDotKernel(w.format)
             gemm4 = quantGemm4Kernel(w.format)
+            gemm8 = nil
         }
     }
 
@@ -226,12 +234,18 @@ struct MatmulPart {
             gemv(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b0 * aRowBytes, yb + lo)
             return
         }
-        var out4 = SIMD4<Float>()
-        withUnsafeMutableBytes(of: &out4) { raw in
+        var out8 = SIMD8<Float>()
+        withUnsafeMutableBytes(of: &out8) { raw in
             let o = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             for r in lo..<hi {
                 let wr = w.base + r * rowBytes
                 var b = b0
+                if let gemm8 {
+                    while b + 8 <= b1, gemm8(n, wr, qa + b * aRowBytes, aRowBytes, o) != 0 {
+                        for k in 0..<8 { y[(b + k) * rows + r] = o[k] }
+                        b += 8
+                    }
+                }
                 if let gemm4 {
                     while b + 4 <= b1 {
                         gemm4(n, wr, qa + b * aRowBytes, aRowBytes, o)
@@ -304,10 +318,13 @@ func matmulShared(_ p0: MatmulPart, _ p1: MatmulPart?, _ p2: MatmulPart?, _ x: U
         }
         // Batched: a chunk of rows meets the activations one block of `matmulBatchBlock` rows
         // at a time, four activation rows per kernel call.
+        // Prepared rows are large (72 bytes per 32 values): eight of them (one 8-column kernel
+        // call) stay in L1 while the chunk's weight rows stream from L2.
+        let block = kind == .prepared ? 8 : matmulBatchBlock
         pool.parallelFor(total, minChunk: matmulRowGroup) { start, end in
             var b0 = 0
             while b0 < batch {
-                let b1 = min(batch, b0 + matmulBatchBlock)
+                let b1 = min(batch, b0 + block)
                 runRange(start, end, b0, b1)
                 b0 = b1
             }
@@ -352,3 +369,10 @@ func matmulTiled(rows: Int, batch: Int, pool: ThreadPool,
 /// Force the portable scalar C kernels (true) or return to automatic CPU detection (false).
 /// Affects only the calling thread (kernels run by pool workers are unaffected). For tests.
 public func forceScalarKernels(_ on: Bool) { ck_force_scalar(on ? 1 : 0) }
+
+/// True when the AVX-VNNI kernels of the 32-element formats are active.
+public var kernelsUseVNNI: Bool { ck_uses_vnni() != 0 }
+
+/// Keep plain AVX2 kernels instead of AVX-VNNI (true) on the calling thread, or return to
+/// automatic selection (false). For tests comparing the two.
+public func forceAVX2Kernels(_ on: Bool) { ck_force_avx2_only(on ? 1 : 0) }

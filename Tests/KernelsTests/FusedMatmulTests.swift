@@ -74,6 +74,28 @@ import Kernels
         #expect(worst == 0, "\(f): error \(worst)x tolerance")
     }
 
+    /// The AVX-VNNI kernels (where the CPU has them) give exactly the AVX2 kernels' results.
+    /// On a CPU without AVX-VNNI both runs take the AVX2 path and the test checks that instead.
+    @Test(arguments: [QuantFormat.q4_0, .q5_0, .q8_0, .q4_1, .q5_1])
+    func vnniEqualsAVX2(_ f: QuantFormat) {
+        var rng = SplitMix64(seed: 555 ^ UInt64(f.rawValue))
+        let cols = 800, rows = 11
+        let wb = randomBlocks(f, blocks: rows * cols / 32, rng: &rng)
+        for batch in [1, 6] {
+            let x = randomFloats(batch * cols, rng: &rng)
+            var auto = [Float](repeating: .nan, count: batch * rows)
+            var plain = auto
+            wb.withUnsafeBytes { raw in
+                let w = WeightMatrix(format: f, rows: rows, cols: cols, base: raw.baseAddress!)
+                matmul(w, x, &auto, batch: batch, pool: Self.pool1)
+                forceAVX2Kernels(true)
+                matmul(w, x, &plain, batch: batch, pool: Self.pool1)
+                forceAVX2Kernels(false)
+            }
+            #expect(auto == plain, "\(f) batch \(batch) (VNNI active: \(kernelsUseVNNI))")
+        }
+    }
+
     /// Two and three matrices over one input equal separate matmuls bit for bit, with formats
     /// that share the prepared activations (Q5_0, Q8_0, Q4_1), and with one (Q4_K) that does not.
     @Test(arguments: [1, 3, 9])

@@ -30,6 +30,12 @@ int ck_uses_avx2(void);
 /// calling thread only. For tests.
 void ck_force_scalar(int on);
 
+/// Skip the AVX-VNNI kernels (nonzero) on the calling thread, keeping plain AVX2. For tests.
+void ck_force_avx2_only(int on);
+
+/// 1 if the AVX-VNNI kernels (prepared 32-element formats) are in use.
+int ck_uses_vnni(void);
+
 /// Logical CPUs this process may run on (affinity mask), at least 1.
 int ck_available_cpus(void);
 
@@ -73,6 +79,13 @@ void ck_gemv_q5_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, co
 void ck_gemv_q8_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
 void ck_gemv_q4_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
 void ck_gemv_q5_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+// out[c] = w . (a + c*stride), c = 0..7, bit-identical to the gemv results, where the CPU has
+// AVX-512 VL/BW/VNNI: returns 1 then, else 0 without touching `out` (use the 4-column kernel).
+int ck_gemm8_q4_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+int ck_gemm8_q5_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+int ck_gemm8_q8_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+int ck_gemm8_q4_1_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
+int ck_gemm8_q5_1_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
 // out[c] = w . (a + c*stride), c = 0..3, bit-identical to the gemv results.
 void ck_gemm4_q4_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q5_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);

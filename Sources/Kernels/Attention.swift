@@ -250,8 +250,7 @@ private func attendPieceLlamaCpp(
         let qj = q + j * g.headDim
         for d in 0..<g.headDim { qh[d] = roundToF16(qj[d]) }
         let rq = UnsafeRawPointer(qh)
-        // Scores and the online softmax's running maximum and sum.
-        var m = -Float.infinity, sum: Float = 0
+        // Scores first (independent of each other, so they pipeline), into `weight`.
         for i in 0..<n {
             let k = keyBase + i * keyRowBytes
             var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
@@ -269,7 +268,12 @@ private func attendPieceLlamaCpp(
             let h = a0.lowHalf + a0.highHalf
             var dot = Double((h[0] + h[1]) + (h[2] + h[3]))
             while d < g.headDim { dot += Double(qh[d] * load1(k, d, true)); d += 1 }
-            let s = Float(dot) * g.scale
+            weight[i] = Float(dot) * g.scale
+        }
+        // The online softmax's running maximum and sum, in key order.
+        var m = -Float.infinity, sum: Float = 0
+        for i in 0..<n {
+            let s = weight[i]
             if s > m {
                 rescale[i] = expf(m - s)
                 weight[i] = 1
@@ -294,6 +298,33 @@ private func attendPieceLlamaCpp(
         }
         let norm: Float = partial != nil ? 1 : (sum == 0 ? 0 : 1 / sum)
         var c = 0
+        // 64 lanes at a time: eight independent round-after-FMA chains hide their latency.
+        while c + 64 <= g.valueDim {
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+            for i in 0..<n {
+                if grew[i] != 0 {
+                    let r = SIMD8<Float>(repeating: rescale[i])
+                    a0 = roundToF16(a0 * r); a1 = roundToF16(a1 * r); a2 = roundToF16(a2 * r); a3 = roundToF16(a3 * r)
+                    a4 = roundToF16(a4 * r); a5 = roundToF16(a5 * r); a6 = roundToF16(a6 * r); a7 = roundToF16(a7 * r)
+                }
+                let v = valueBase + i * valueRowBytes
+                let w = SIMD8<Float>(repeating: weight[i])
+                a0 = roundToF16(a0.addingProduct(load8(v, c, true), w))
+                a1 = roundToF16(a1.addingProduct(load8(v, c + 8, true), w))
+                a2 = roundToF16(a2.addingProduct(load8(v, c + 16, true), w))
+                a3 = roundToF16(a3.addingProduct(load8(v, c + 24, true), w))
+                a4 = roundToF16(a4.addingProduct(load8(v, c + 32, true), w))
+                a5 = roundToF16(a5.addingProduct(load8(v, c + 40, true), w))
+                a6 = roundToF16(a6.addingProduct(load8(v, c + 48, true), w))
+                a7 = roundToF16(a7.addingProduct(load8(v, c + 56, true), w))
+            }
+            let o = UnsafeMutableRawPointer(out + c)
+            for (index, a) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() {
+                o.storeBytes(of: a * norm, toByteOffset: index * 32, as: SIMD8<Float>.self)
+            }
+            c += 64
+        }
         while c + 32 <= g.valueDim {
             var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
             for i in 0..<n {

@@ -118,6 +118,10 @@ public final class ThreadPool: @unchecked Sendable {
         }
         pthread_mutex_lock(callMutex)
         defer { pthread_mutex_unlock(callMutex) }
+        if runInline() {
+            body(0, count)
+            return
+        }
         // The body is stored as it is (no wrapping closure), so no closure context is allocated.
         withoutActuallyEscaping(body) { escapable in
             jobBody2 = escapable
@@ -138,6 +142,10 @@ public final class ThreadPool: @unchecked Sendable {
         }
         pthread_mutex_lock(callMutex)
         defer { pthread_mutex_unlock(callMutex) }
+        if runInline() {
+            body(0, count, 0)
+            return
+        }
         withoutActuallyEscaping(body) { escapable in
             jobBody = escapable
             jobTakesIndex = true
@@ -174,24 +182,70 @@ public final class ThreadPool: @unchecked Sendable {
         // (generation then sleepers here, sleepers then generation in the worker), so a
         // worker that parks either sees this generation or is counted here.
         generation.store(gen, ordering: .sequentiallyConsistent)
-        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+        let wakingParked = sleepers.load(ordering: .sequentiallyConsistent) > 0
+        if wakingParked {
             pthread_mutex_lock(mutex)
             pthread_cond_broadcast(cond)
             pthread_mutex_unlock(mutex)
         }
 
-        runChunks(tag: tag, worker: 0)
-
+        let started = _monotonicNanoseconds()
+        let ranHere = runChunks(tag: tag, worker: 0)
+        if completedChunks.load(ordering: .acquiring) >= chunks {
+            noteJob(straggled: false)
+            return
+        }
+        let finishedHere = _monotonicNanoseconds()
         var spins = 0
         while completedChunks.load(ordering: .acquiring) < chunks {
             spins += 1
             if spins < 2048 { _spinPause() } else { sched_yield() }
         }
+        // A worker that takes much longer for its last chunk than this thread took per chunk
+        // lost its core to another process while holding work.
+        // (A parked worker that is just waking up is slow for another reason: not counted.)
+        let perChunk = (finishedHere &- started) / UInt64(max(ranHere, 1))
+        let waited = _monotonicNanoseconds() &- finishedHere
+        noteJob(straggled: !wakingParked && waited > 3 &* perChunk &+ Self.straggleSlackNanoseconds)
+    }
+
+    // MARK: Contention back-off
+    //
+    // When the cores are shared with other busy processes, a worker can be descheduled while it
+    // holds a chunk, and the caller then waits a whole scheduler time slice. After such a job the
+    // pool runs the next `inlineJobsLeft` jobs on the calling thread alone (one-thread speed, no
+    // waiting), then tries the workers again; repeated stragglers double the back-off.
+    // Guarded by `callMutex`.
+    private var inlineJobsLeft = 0
+    private var backOffJobs = ThreadPool.minBackOffJobs
+    private var cleanJobs = 0
+    private static let minBackOffJobs = 64
+    private static let maxBackOffJobs = 16384
+    private static let straggleSlackNanoseconds: UInt64 = 100_000
+
+    /// Whether the next job runs inline because of recent contention. Called with `callMutex` held.
+    private func runInline() -> Bool {
+        if inlineJobsLeft == 0 { return false }
+        inlineJobsLeft -= 1
+        return true
+    }
+
+    /// Records whether a parallel job waited on a straggling worker. Called with `callMutex` held.
+    private func noteJob(straggled: Bool) {
+        if straggled {
+            inlineJobsLeft = backOffJobs
+            backOffJobs = min(backOffJobs * 2, Self.maxBackOffJobs)
+            cleanJobs = 0
+        } else {
+            cleanJobs += 1
+            if cleanJobs >= 4 * Self.minBackOffJobs { backOffJobs = Self.minBackOffJobs }
+        }
     }
 
     /// Claim and run chunks of the job tagged `tag` until none is left, then report how many
     /// this thread ran (one shared write per thread and job, not one per chunk).
-    private func runChunks(tag: UInt64, worker: Int) {
+    @discardableResult
+    private func runChunks(tag: UInt64, worker: Int) -> Int {
         var done = 0
         defer { if done > 0 { completedChunks.add(done, ordering: .releasing) } }
         while true {
@@ -208,7 +262,7 @@ public final class ThreadPool: @unchecked Sendable {
                 }
                 s = original
             }
-            if claimed < 0 { return }
+            if claimed < 0 { return done }
             let start = claimed * jobChunk
             let end = min(jobCount, start + jobChunk)
             if jobTakesIndex { jobBody(start, end, worker) } else { jobBody2(start, end) }
@@ -221,12 +275,17 @@ public final class ThreadPool: @unchecked Sendable {
         while true {
             var gen = generation.load(ordering: .acquiring)
             if gen == seen {
+                // Spin briefly (the next job usually follows within microseconds), then keep
+                // polling but yield the core between polls, so a thread sharing this core (the
+                // caller, when other processes hold the other cores) is not starved; then park.
                 let deadline = _monotonicNanoseconds() &+ Self.spinNanoseconds
                 var spins = 0
                 while gen == seen {
                     spins += 1
-                    if spins & 63 != 0 || _monotonicNanoseconds() < deadline {
+                    if spins < 512 || spins & 15 != 0 {
                         _spinPause()
+                    } else if _monotonicNanoseconds() < deadline {
+                        sched_yield()
                     } else {
                         pthread_mutex_lock(mutex)
                         sleepers.add(1, ordering: .sequentiallyConsistent)

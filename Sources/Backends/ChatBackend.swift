@@ -18,10 +18,6 @@ public protocol ChatBackend: Sendable {
     func statistics() async -> [BackendModelStats]
 }
 
-extension ChatBackend {
-    public func statistics() async -> [BackendModelStats] { [] }
-}
-
 /// Live figures of one loaded model.
 public struct BackendModelStats: Sendable, Equatable {
     public var id: String

@@ -152,8 +152,8 @@ public final class Scheduler: Sendable {
                 defer { s.incoming.removeAll(); s.cancelled.removeAll() }
                 return (s.incoming, s.cancelled, s.shuttingDown)
             }
-            if stop { break }
             loop.waiting.append(contentsOf: incoming)
+            if stop { break }
             if !cancelled.isEmpty { applyCancellations(cancelled) }
             admit()
             publishStats()
@@ -267,16 +267,22 @@ public final class Scheduler: Sendable {
         }
     }
 
+    /// Ends the slot's task. The slot is released and the statistics published before the
+    /// stream ends, so a caller that sees the end also sees the slot free.
     private func finish(_ slot: SchedulerSlot, _ reason: FinishReason) {
         guard let job = slot.job else { return }
-        job.continuation.yield(.finished(result(for: job, slot: slot, finish: reason, sequence: slot.sequence)))
-        job.continuation.finish()
+        let summary = result(for: job, slot: slot, finish: reason, sequence: slot.sequence)
         slot.release(tick: loop.tick)
+        publishStats()
+        job.continuation.yield(.finished(summary))
+        job.continuation.finish()
     }
 
     private func fail(_ slot: SchedulerSlot, _ error: SchedulerError) {
-        slot.job?.continuation.finish(throwing: error)
+        let job = slot.job
         slot.release(tick: loop.tick)
+        publishStats()
+        job?.continuation.finish(throwing: error)
     }
 
     private func result(for job: SchedulerJob, slot: SchedulerSlot?, finish: FinishReason, sequence: SequenceState?) -> SchedulerResult {

@@ -89,7 +89,7 @@ static inline uint16_t ck_f2h(float f) {
 
 static int g_mode = -1;  // -1 unknown, 0 scalar, 1 AVX2
 static _Thread_local int g_force_scalar = 0;  // per thread, so a test can pin one thread to scalar code
-static _Thread_local int g_force_avx2_only = 0;  // per thread: skip AVX-VNNI kernels (tests compare both)
+static _Thread_local int g_force_avx2_only = 0;  // per thread: skip AVX-512 VNNI kernels (tests compare both)
 
 static int ck_detect(void) {
 #if CK_X86
@@ -1513,39 +1513,13 @@ CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 
-// The same kernels with AVX-VNNI (vpdpbusd: four u8 x s8 products summed into each int32 lane,
-// no saturation), chosen at run time where the CPU has it. The lanes are the same integers, so
-// results are bit-identical to the AVX2 kernels; the correction is the accumulator's start.
-#define CK_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
-CK_VNNI static inline __m256i v_lanes_off(__m256i u, const blk_q8_p *y) {
-    return _mm256_dpbusd_avx_epi32(_mm256_loadu_si256((const __m256i *)y->corr), u, _mm256_loadu_si256((const __m256i *)y->qs));
-}
-CK_VNNI static inline __m256i v_lanes_off8(__m256i u, const blk_q8_p *y) {
-    const __m256i c = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1);
-    return _mm256_dpbusd_avx_epi32(c, u, _mm256_loadu_si256((const __m256i *)y->qs));
-}
-CK_VNNI static inline __m256i v_lanes_u(__m256i u, const blk_q8_p *y) {
-    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)y->qs));
-}
-CK_VNNI static inline __m256i v_lanes_s(__m256i q, const blk_q8_p *y) {
-    const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), q);
-    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), yq);
-}
-CK_P_DOT_SIGNED(dot_q4_0_p_vnni, blk_q4_0, p_u_q4_0, v_lanes_off8, CK_VNNI)
-CK_P_DOT_SIGNED(dot_q5_0_p_vnni, blk_q5_0, p_u_q5_0, v_lanes_off, CK_VNNI)
-CK_P_DOT_SIGNED(dot_q8_0_p_vnni, blk_q8_0, p_u_q8_0, v_lanes_s, CK_VNNI)
-CK_P_DOT_MIN(dot_q4_1_p_vnni, blk_q4_1, q4_1_values, v_lanes_u, CK_VNNI)
-CK_P_DOT_MIN(dot_q5_1_p_vnni, blk_q5_1, q5_1_values, v_lanes_u, CK_VNNI)
-CK_P_GEMM4_SIGNED(gemm4_q4_0_p_vnni, blk_q4_0, p_u_q4_0, v_lanes_off8, CK_VNNI)
-CK_P_GEMM4_SIGNED(gemm4_q5_0_p_vnni, blk_q5_0, p_u_q5_0, v_lanes_off, CK_VNNI)
-CK_P_GEMM4_SIGNED(gemm4_q8_0_p_vnni, blk_q8_0, p_u_q8_0, v_lanes_s, CK_VNNI)
-CK_P_GEMM4_MIN(gemm4_q4_1_p_vnni, blk_q4_1, q4_1_values, v_lanes_u, CK_VNNI)
-CK_P_GEMM4_MIN(gemm4_q5_1_p_vnni, blk_q5_1, q5_1_values, v_lanes_u, CK_VNNI)
-
 // Eight columns per weight row where the CPU has AVX-512 VL/BW/VNNI: the same 256-bit
-// arithmetic, but the 32 vector registers hold sixteen accumulators (two per column, as the
-// single-row kernels), so each unpacked weight block serves eight activation rows. Bit-identical
-// to the four-column and single-row kernels.
+// arithmetic with vpdpbusd (four u8 x s8 products summed into each int32 lane, no saturation;
+// the correction is the accumulator's start value, so the lanes are the same integers), and the
+// 32 vector registers hold sixteen accumulators (two per column, as the single-row kernels), so
+// each unpacked weight block serves eight activation rows. Bit-identical to the four-column and
+// single-row kernels. Only for prefill: on the AMD machine we measure, the single-row kernel
+// with vpdpbusd was slower than the AVX2 one (and the VEX AVX-VNNI form slower still).
 #define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 CK_AVX512 static inline __m256i z_lanes_off(__m256i u, const blk_q8_p *y) {
     return _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)y->corr), u, _mm256_loadu_si256((const __m256i *)y->qs));
@@ -1639,17 +1613,6 @@ static inline int use_avx512(void) {
     return v && !__atomic_load_n(&g_force_avx2_only, __ATOMIC_RELAXED);
 }
 
-#include <cpuid.h>
-static int g_vnni = -1;  // AVX-VNNI present: CPUID leaf 7 subleaf 1, EAX bit 4 (and AVX2, checked by use_avx2)
-static inline int use_vnni(void) {
-    int v = __atomic_load_n(&g_vnni, __ATOMIC_RELAXED);
-    if (__builtin_expect(v < 0, 0)) {
-        unsigned a = 0, b = 0, c = 0, d = 0;
-        v = (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4))) ? 1 : 0;
-        __atomic_store_n(&g_vnni, v, __ATOMIC_RELAXED);
-    }
-    return v && !__atomic_load_n(&g_force_avx2_only, __ATOMIC_RELAXED);
-}
 #endif
 
 // Entry points: rows `rows` of `w` (row stride `row_bytes`) against one prepared activation
@@ -1659,10 +1622,6 @@ static inline int use_vnni(void) {
 void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
     const char *wr = (const char *)w;                                                                  \
     if (use_avx2()) {                                                                                  \
-        if (use_vnni()) {                                                                              \
-            for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_vnni(n, (const BLK *)(wr + r * row_bytes), a); \
-            return;                                                                                    \
-        }                                                                                              \
         for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a); \
     } else {                                                                                           \
         for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
@@ -1674,7 +1633,7 @@ int ck_gemm8_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, f
 }                                                                                                      \
 void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {         \
     if (use_avx2()) {                                                                                  \
-        if (use_vnni()) gemm4_##FMT##_p_vnni(n, w, a, stride, out); else gemm4_##FMT##_p_avx2(n, w, a, stride, out); \
+        gemm4_##FMT##_p_avx2(n, w, a, stride, out);                                                    \
         return;                                                                                        \
     }                                                                                                  \
     for (int c = 0; c < 4; c++) out[c] = dot_##FMT##_p_scalar(n, w, CK_COL(c));                       \
@@ -1701,7 +1660,7 @@ CK_P_ENTRY(q5_1, blk_q5_1)
 
 int ck_uses_vnni(void) {
 #if CK_X86
-    return use_avx2() && use_vnni();
+    return use_avx2() && use_avx512();
 #else
     return 0;
 #endif

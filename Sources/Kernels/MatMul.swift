@@ -370,9 +370,9 @@ func matmulTiled(rows: Int, batch: Int, pool: ThreadPool,
 /// Affects only the calling thread (kernels run by pool workers are unaffected). For tests.
 public func forceScalarKernels(_ on: Bool) { ck_force_scalar(on ? 1 : 0) }
 
-/// True when the AVX-VNNI kernels of the 32-element formats are active.
+/// True when the AVX-512 VL/VNNI kernels of the 32-element formats are active.
 public var kernelsUseVNNI: Bool { ck_uses_vnni() != 0 }
 
-/// Keep plain AVX2 kernels instead of AVX-VNNI (true) on the calling thread, or return to
+/// Keep plain AVX2 kernels instead of AVX-512 VNNI (true) on the calling thread, or return to
 /// automatic selection (false). For tests comparing the two.
 public func forceAVX2Kernels(_ on: Bool) { ck_force_avx2_only(on ? 1 : 0) }

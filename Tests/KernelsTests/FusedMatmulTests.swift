@@ -74,8 +74,8 @@ import Kernels
         #expect(worst == 0, "\(f): error \(worst)x tolerance")
     }
 
-    /// The AVX-VNNI kernels (where the CPU has them) give exactly the AVX2 kernels' results.
-    /// On a CPU without AVX-VNNI both runs take the AVX2 path and the test checks that instead.
+    /// The AVX-512 VNNI kernels (where the CPU has them) give exactly the AVX2 kernels' results.
+    /// On a CPU without them both runs take the AVX2 path and the test checks that instead.
     @Test(arguments: [QuantFormat.q4_0, .q5_0, .q8_0, .q4_1, .q5_1])
     func vnniEqualsAVX2(_ f: QuantFormat) {
         var rng = SplitMix64(seed: 555 ^ UInt64(f.rawValue))

@@ -30,10 +30,10 @@ int ck_uses_avx2(void);
 /// calling thread only. For tests.
 void ck_force_scalar(int on);
 
-/// Skip the AVX-VNNI kernels (nonzero) on the calling thread, keeping plain AVX2. For tests.
+/// Skip the AVX-512 VL/VNNI kernels (nonzero) on the calling thread, keeping plain AVX2. For tests.
 void ck_force_avx2_only(int on);
 
-/// 1 if the AVX-VNNI kernels (prepared 32-element formats) are in use.
+/// 1 if the AVX-512 VL/VNNI prefill kernels (ck_gemm8_*) are in use.
 int ck_uses_vnni(void);
 
 /// Logical CPUs this process may run on (affinity mask), at least 1.

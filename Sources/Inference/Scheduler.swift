@@ -41,6 +41,8 @@ public final class Scheduler: Sendable {
         var waiting: [SchedulerJob] = []
         var tick: UInt64 = 0
         var reused = 0
+        /// The logits of every sequence of the last tick, one after another.
+        var logits: [Float] = []
     }
 
     /// A scheduler for `model` with `configuration.slots` slots of `configuration.contextLength`
@@ -228,28 +230,60 @@ public final class Scheduler: Sendable {
         }
     }
 
-    /// One step over all active slots: gather the work, run it, then sample.
+    /// One step over all active slots: gather the work, run it as one multi-sequence forward
+    /// (each weight matrix read once for every slot's tokens), then sample.
     private func tick() {
         loop.tick += 1
         let batch = SchedulerBatch.gather(slots: loop.slots, prefillBudget: configuration.prefillChunk)
-        for entry in batch.entries {
-            let slot = loop.slots[entry.slot]
-            do {
-                try model.loaded.model.forward(
-                    tokens: entry.tokens, cache: slot.cache, logits: entry.wantsLogits ? .last : .none, into: &slot.logits)
-            } catch {
-                slot.clearCache()
-                fail(slot, SchedulerError.modelFailed(String(describing: error)))
-                continue
-            }
-            slot.tokens.append(contentsOf: entry.tokens)
-            if slot.state == .prefilling {
-                slot.promptCursor += entry.tokens.count
-                if slot.promptCursor < slot.job!.request.prompt.count { continue }
-                slot.state = .generating
-            }
-            sample(slot)
+        guard !batch.entries.isEmpty else { return }
+        let inputs = batch.entries.map { entry in
+            SequenceInput(tokens: entry.tokens, cache: loop.slots[entry.slot].cache, logits: entry.wantsLogits ? .last : .none)
         }
+        let ranges: [Range<Int>]
+        do {
+            ranges = try model.loaded.model.forward(sequences: inputs, into: &loop.logits)
+        } catch {
+            // The model checks every sequence before it runs any, so nothing has moved: run the
+            // entries one by one to fail only the one at fault.
+            for entry in batch.entries { runAlone(entry) }
+            return
+        }
+        for (entry, range) in zip(batch.entries, ranges) {
+            let slot = loop.slots[entry.slot]
+            if entry.wantsLogits {
+                if slot.logits.count != range.count { slot.logits = [Float](repeating: 0, count: range.count) }
+                slot.logits.withUnsafeMutableBufferPointer { dst in
+                    loop.logits.withUnsafeBufferPointer { src in
+                        _ = dst.initialize(fromContentsOf: src[range])
+                    }
+                }
+            }
+            advance(slot, by: entry)
+        }
+    }
+
+    private func runAlone(_ entry: SchedulerBatchEntry) {
+        let slot = loop.slots[entry.slot]
+        do {
+            try model.loaded.model.forward(
+                tokens: entry.tokens, cache: slot.cache, logits: entry.wantsLogits ? .last : .none, into: &slot.logits)
+        } catch {
+            slot.clearCache()
+            fail(slot, SchedulerError.modelFailed(String(describing: error)))
+            return
+        }
+        advance(slot, by: entry)
+    }
+
+    /// Records that `entry`'s tokens are in the slot's cache; samples when logits came back.
+    private func advance(_ slot: SchedulerSlot, by entry: SchedulerBatchEntry) {
+        slot.tokens.append(contentsOf: entry.tokens)
+        if slot.state == .prefilling {
+            slot.promptCursor += entry.tokens.count
+            if slot.promptCursor < slot.job!.request.prompt.count { return }
+            slot.state = .generating
+        }
+        sample(slot)
     }
 
     private func sample(_ slot: SchedulerSlot) {

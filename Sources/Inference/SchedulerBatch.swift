@@ -1,11 +1,10 @@
 // The work of one scheduler tick, gathered before anything runs: one decode token for every
 // generating slot, then prompt chunks for prefilling slots within a per-tick budget.
 //
-// Today the scheduler runs the entries one after another through the model's single-sequence
-// `forward`. The batch is gathered first so that a multi-sequence forward — every entry's tokens
-// through each weight matrix once, each with its own KV cache and position — can replace that
-// loop without changing anything else: that is where the aggregate throughput of concurrent
-// decoding comes from, since a decode step of one token is bound by reading the weights.
+// The scheduler runs all entries as one multi-sequence forward (`LanguageModel.forward(sequences:)`):
+// every entry's tokens go through each weight matrix once, each with its own KV cache and
+// position. That is where the aggregate throughput of concurrent decoding comes from, since a
+// decode step of one token is bound by reading the weights.
 
 /// One sequence's share of a tick.
 struct SchedulerBatchEntry {

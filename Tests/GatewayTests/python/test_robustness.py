@@ -125,11 +125,12 @@ def disconnect_mid_stream(port, rng):
                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         data = b""
         want = rng.choice([1, 200, 600])
-        while len(data) < want:
+        while len(data) < want and b"data: [DONE]" not in data:
             part = s.recv(4096)
             if not part:
                 break
             data += part
+        # A stream we hang up on, a short stream that already ended cleanly, or a busy server.
         return data.startswith(b"HTTP/1.1 200") or data.startswith(b"HTTP/1.1 429")
     finally:
         s.close()
@@ -163,7 +164,7 @@ def test_hostile_requests(hostile_server):
         check("junk json", "POST", "/v1/completions", raw)
 
     # 2. Wrong types, every field, both endpoints.
-    for i in range(250):
+    for i in range(270):
         field = rng.choice(FIELDS)
         value = rng.choice(WRONG_VALUES)
         body = dict(GOOD)
@@ -218,8 +219,9 @@ def test_hostile_requests(hostile_server):
         status = huge_body(port, 100 << 20, chunked=chunked)
         tally.record(f"100 MB body chunked={chunked}", status, status == 413)
 
+    print(f"{tally.count} requests before the disconnects: {tally.by_status}", flush=True)
     # 8. Clients that hang up mid-stream.
-    for i in range(60):
+    for i in range(80):
         ok = disconnect_mid_stream(port, rng)
         tally.record("disconnect mid-stream", "dropped", ok)
         assert time.monotonic() - started < DEADLINE_SECONDS

@@ -69,32 +69,55 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
         if stream {
             return streamed(response, shaper: shaper, includeUsage: includeUsage, start: start)
         }
-        var choices = [ChoiceAccumulator](repeating: ChoiceAccumulator(), count: response.choices)
-        var usage = BackendUsage(promptTokens: 0, completionTokens: 0)
-        var sawFirst = false
-        do {
-            for try await event in response.events {
-                switch event {
-                case let .text(choice, text, logprobs, tokens):
-                    if tokens > 0 && !sawFirst {
-                        sawFirst = true
-                        metrics.timeToFirstToken(Self.seconds(since: start))
+        return collected(response, shaper: shaper, start: start)
+    }
+
+    /// A whole (non-streamed) response. Its body is written when the generation ends; while it
+    /// runs, a space is written every second (JSON allows leading whitespace) so that a client
+    /// that hung up is noticed and its generation cancelled instead of running to the end.
+    /// Refusals come before this point with their own status; a model failure during the
+    /// generation (rare) can then only be reported as an error object in the body.
+    private func collected(_ response: BackendResponse, shaper: ResponseShaper, start: ContinuousClock.Instant) -> Response {
+        let metrics = self.metrics
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            var finished = false
+            defer { if !finished { response.cancel() } }
+            var choices = [ChoiceAccumulator](repeating: ChoiceAccumulator(), count: response.choices)
+            var usage = BackendUsage(promptTokens: 0, completionTokens: 0)
+            var sawFirst = false
+            var lastBeat = ContinuousClock.now
+            do {
+                for try await event in response.events {
+                    switch event {
+                    case let .text(choice, text, logprobs, tokens):
+                        if tokens > 0 && !sawFirst {
+                            sawFirst = true
+                            metrics.timeToFirstToken(Self.seconds(since: start))
+                        }
+                        choices[choice].text += text
+                        if let logprobs { choices[choice].logprobs.append(logprobs) }
+                    case let .finish(choice, reason):
+                        choices[choice].finish = reason
+                    case let .usage(u):
+                        usage = u
                     }
-                    choices[choice].text += text
-                    if let logprobs { choices[choice].logprobs.append(logprobs) }
-                case let .finish(choice, reason):
-                    choices[choice].finish = reason
-                case let .usage(u):
-                    usage = u
+                    if ContinuousClock.now - lastBeat > .seconds(1) {
+                        lastBeat = .now
+                        try await writer.write(ByteBuffer(string: " "))
+                    }
                 }
+            } catch let error as BackendError {
+                finished = true
+                try await writer.write(ByteBuffer(string: JSONText.encode(APIError(error).json)))
+                try await writer.finish(nil)
+                return
             }
-        } catch {
-            response.cancel()
-            throw error
-        }
-        metrics.tokens(usage)
-        metrics.latency(Self.seconds(since: start))
-        return Self.json(shaper.response(choices, usage: usage))
+            finished = true
+            metrics.tokens(usage)
+            metrics.latency(Self.seconds(since: start))
+            try await writer.write(ByteBuffer(string: JSONText.encode(shaper.response(choices, usage: usage))))
+            try await writer.finish(nil)
+        })
     }
 
     private func streamed(_ response: BackendResponse, shaper: ResponseShaper, includeUsage: Bool, start: ContinuousClock.Instant) -> Response {

@@ -221,7 +221,11 @@ struct MatmulPart {
             gemv = nil
             dot = quantDotKernel(w.format)
             gemm4 = quantGemm4Kernel(w.format)
-            gemm8 = nil
+            switch w.format {
+            case .q4_K: gemm8 = ck_gemm8_q4_K_q8_K
+            case .q6_K: gemm8 = ck_gemm8_q6_K_q8_K
+            default: gemm8 = nil
+            }
         }
     }
 

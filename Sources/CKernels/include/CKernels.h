@@ -93,6 +93,11 @@ void ck_gemm4_q8_0_p(int64_t n, const void *w, const void *a, size_t stride, flo
 void ck_gemm4_q4_1_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
 void ck_gemm4_q5_1_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
 
+// K-quant weight row against eight Q8_K activation rows, bit-identical to the single dot
+// products, where the CPU has AVX-512 VL/BW: returns 1 then, else 0 without touching `out`.
+int ck_gemm8_q4_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
+int ck_gemm8_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
+
 // Half-precision weight rows x F32 activations.
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);

@@ -52,7 +52,9 @@ let package = Package(
         // The ChatBackend protocol: the local engine, remote OpenAI-compatible engines, routing.
         .target(name: "Backends", dependencies: ["Inference", "ModelHub", "Models", "Tokenizers", "ChatTemplates"]),
         // The HTTP server: OpenAI-compatible /v1 routes, metrics, middleware.
-        .target(name: "Gateway", dependencies: ["Backends", "Inference", .product(name: "Hummingbird", package: "hummingbird")]),
+        .target(
+            name: "Gateway",
+            dependencies: ["Backends", "Inference", "ChatTemplates", .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(
             name: "StudioCLI",
             dependencies: [
@@ -76,6 +78,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Inference", "ChatTemplates", "Models", "ModelFormats", "Tokenizers"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "Backends", "Inference", "ChatTemplates", "ModelFormats",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            exclude: ["python"]),  // the pytest suite that drives a real `studio serve` (scripts/test.sh runs it)
         .testTarget(
             name: "StudioCLITests",
             dependencies: ["StudioCLI", .product(name: "Crypto", package: "swift-crypto")]),

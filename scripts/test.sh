@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: one optimised build (inference in a debug build is far
-# too slow), the real test models pulled through `studio pull` into $STUDIO_HOME, then every
-# test target. Extra arguments go to `swift test` (e.g. --filter TokenizersTests).
+# too slow), the real test models pulled through `studio pull` into $STUDIO_HOME, every Swift
+# test target, then the Python tests that drive a real `studio serve` with the openai SDK.
+# Extra arguments go to `swift test` (e.g. --filter TokenizersTests) and skip the Python part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --build-tests -Xswiftc -enable-testing
@@ -10,3 +11,10 @@ for model in qwen2.5-coder:0.5b smollm2:135m gemma3:270m qwen2.5-coder:1.5b mini
   "$studio" pull "$model"
 done
 swift test -c release --skip-build "$@"
+if [ $# -eq 0 ]; then
+  if ! python3 -c "import openai, pytest" 2>/dev/null; then
+    echo "The server tests need the openai SDK and pytest: python3 -m pip install -r Tests/GatewayTests/python/requirements.txt" >&2
+    exit 1
+  fi
+  STUDIO_BIN="$PWD/$studio" python3 -m pytest -q Tests/GatewayTests/python
+fi

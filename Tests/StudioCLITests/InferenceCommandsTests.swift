@@ -46,13 +46,14 @@ import Testing
         let result = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
         #expect(result["prompt_token_ids"] as? [Int] == c["prompt_token_ids"] as? [Int])
         let ids = try #require(result["token_ids"] as? [Int])
-        // Compare up to (and including) the first step where the reference's top two are within 0.1.
+        // Compare up to the first near-tie (the reference's top two within 0.1): from that step on
+        // a correct engine may pick the other token.
         var compared = 0
         for (step, want) in expected.enumerated() {
-            #expect(step < ids.count && ids[step] == want, "step \(step)")
-            compared += 1
             let lp = top5[step].compactMap { $0["logprob"] as? Double }
             if lp.count >= 2, lp[0] - lp[1] < 0.1 { break }
+            #expect(step < ids.count && ids[step] == want, "step \(step)")
+            compared += 1
         }
         #expect(compared > 0)
         #expect((result["tokens_per_second"] as? Double ?? 0) > 0)

@@ -220,7 +220,7 @@ public final class ThreadPool: @unchecked Sendable {
     private var backOffJobs = ThreadPool.minBackOffJobs
     private var cleanJobs = 0
     private static let minBackOffJobs = 64
-    private static let maxBackOffJobs = 16384
+    private static let maxBackOffJobs = 1024
     private static let straggleSlackNanoseconds: UInt64 = 100_000
 
     /// Whether the next job runs inline because of recent contention. Called with `callMutex` held.

@@ -1513,24 +1513,15 @@ CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 
-// Eight columns per weight row where the CPU has AVX-512 VL/BW/VNNI: the same 256-bit
-// arithmetic with vpdpbusd (four u8 x s8 products summed into each int32 lane, no saturation;
-// the correction is the accumulator's start value, so the lanes are the same integers), and the
-// 32 vector registers hold sixteen accumulators (two per column, as the single-row kernels), so
-// each unpacked weight block serves eight activation rows. Bit-identical to the four-column and
-// single-row kernels. Only for prefill: on the AMD machine we measure, the single-row kernel
-// with vpdpbusd was slower than the AVX2 one (and the VEX AVX-VNNI form slower still).
+// Eight columns per weight row where the CPU has AVX-512 F/VL/BW/VNNI (prefill only: on the AMD
+// machine we measure, a single-row kernel with vpdpbusd was slower than the AVX2 one, and the
+// VEX AVX-VNNI form slower still). vpdpbusd sums four u8 x s8 products into each int32 lane
+// without saturation; for the offset formats the correction is the accumulator's start value,
+// so the lanes are the same integers as the AVX2 kernels'. Each unpacked weight block serves
+// eight activation rows. Q8_0 (signed weights) stays on 256-bit registers, whose 32 names hold
+// its sixteen accumulators (two per column, as the single-row kernels); the unsigned formats use
+// 512-bit registers (below). All bit-identical to the four-column and single-row kernels.
 #define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
-CK_AVX512 static inline __m256i z_lanes_off(__m256i u, const blk_q8_p *y) {
-    return _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)y->corr), u, _mm256_loadu_si256((const __m256i *)y->qs));
-}
-CK_AVX512 static inline __m256i z_lanes_off8(__m256i u, const blk_q8_p *y) {
-    const __m256i c = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1);
-    return _mm256_dpbusd_epi32(c, u, _mm256_loadu_si256((const __m256i *)y->qs));
-}
-CK_AVX512 static inline __m256i z_lanes_u(__m256i u, const blk_q8_p *y) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)y->qs));
-}
 CK_AVX512 static inline __m256i z_lanes_s(__m256i q, const blk_q8_p *y) {
     const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), q);
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), yq);
@@ -1564,43 +1555,77 @@ CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride
     }                                                                                                  \
     for (int c = 0; c < 8; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
 }
-#define CK_P_GEMM8_MIN(NAME, BLK, VALUES, LANES)                                                      \
+// The same eight-column kernels on 512-bit registers for the unsigned-value formats: a block
+// pair (i, i+1) fills the two 256-bit halves, so the low half carries exactly the even-block
+// accumulator of the 256-bit kernels and the high half the odd-block one, lane for lane, and the
+// final sum adds the halves as before: bit-identical, with half the instructions per block.
+// A lone last block updates the low half only (masked).
+CK_AVX512 static inline __m512i z_pair_i(const void *lo, const void *hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)), _mm256_loadu_si256((const __m256i *)hi), 1);
+}
+CK_AVX512 static inline __m512 z_pair_ps(float lo, float hi) {
+    // two broadcasts (from memory: load-port only) and one blend
+    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(lo), _mm512_set1_ps(hi));
+}
+// CORR: 0 none, 1 the stored correction (Q5_0), 2 half of it (Q4_0). MIN: Z_MIN to add the
+// minimum terms xm * s (Q4_1/Q5_1) in the single-row kernels' order, Z_NOMIN for none (the
+// sum then adds 0.0f, which leaves every value unchanged).
+#define Z_MIN_PAIR summs[c] += h2f_hw(x[i].m) * y0->s + h2f_hw(x[i + 1].m) * y1->s
+#define Z_MIN_ONE summs[c] += h2f_hw(x[i].m) * y0->s
+#define Z_NOMIN_PAIR (void)0
+#define Z_NOMIN_ONE (void)0
+#define CK_Z_GEMM8(NAME, BLK, VALUES, CORR, MIN)                                                      \
 CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
     const int64_t nb = n / 32;                                                                         \
     const blk_q8_p *y[8] = CK_COLS8;                                                                   \
-    __m256 acc0[8], acc1[8];                                                                           \
+    __m512 acc[8];                                                                                     \
     float summs[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                         \
-    for (int c = 0; c < 8; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();                                         \
     int64_t i = 0;                                                                                     \
     for (; i + 1 < nb; i += 2) {                                                                       \
-        const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
-        const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
-        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
+        const __m512 xd = z_pair_ps(h2f_hw(x[i].d), h2f_hw(x[i + 1].d));                               \
+        const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x + i)), VALUES(x + i + 1), 1); \
         for (int c = 0; c < 8; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
-            summs[c] += xm0 * y[c][i].s + xm1 * y[c][i + 1].s;                                         \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);           \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);       \
+            const blk_q8_p *y0 = y[c] + i, *y1 = y[c] + i + 1;                                         \
+            __m512i start = _mm512_setzero_si512();                                                    \
+            if (CORR == 1) start = z_pair_i(y0->corr, y1->corr);                                       \
+            if (CORR == 2) start = _mm512_srai_epi32(z_pair_i(y0->corr, y1->corr), 1);                 \
+            const __m512i p = _mm512_dpbusd_epi32(start, u, z_pair_i(y0->qs, y1->qs));                 \
+            MIN##_PAIR;                                                                                \
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(xd, z_pair_ps(y0->d, y1->d)), _mm512_cvtepi32_ps(p), acc[c]); \
         }                                                                                              \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
-        const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
-        const __m256i q = VALUES(x + i);                                                               \
+        const __m512 xd = _mm512_set1_ps(h2f_hw(x[i].d));                                              \
+        const __m512i u = _mm512_castsi256_si512(VALUES(x + i));                                       \
         for (int c = 0; c < 8; c++) {                                                                  \
-            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
-            summs[c] += xm * y[c][i].s;                                                                \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);             \
+            const blk_q8_p *y0 = y[c] + i;                                                             \
+            __m512i start = _mm512_setzero_si512();                                                    \
+            if (CORR == 1) start = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y0->corr)); \
+            if (CORR == 2) start = _mm512_castsi256_si512(_mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y0->corr), 1)); \
+            const __m512i yq = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y0->qs));    \
+            const __m512i p = _mm512_dpbusd_epi32(start, u, yq);                                       \
+            MIN##_ONE;                                                                                 \
+            acc[c] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(xd, _mm512_set1_ps(y0->d)), _mm512_cvtepi32_ps(p), acc[c], 0x00FF); \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < 8; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+    for (int c = 0; c < 8; c++) {                                                                      \
+        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1));      \
+        const __m256 sum = _mm256_add_ps(_mm512_castps512_ps256(acc[c]), hi);                          \
+        out[c] = hsum_ps(sum) + summs[c];                                                              \
+    }                                                                                                  \
 }
-CK_P_GEMM8_SIGNED(gemm8_q4_0_p_avx512, blk_q4_0, p_u_q4_0, z_lanes_off8)
-CK_P_GEMM8_SIGNED(gemm8_q5_0_p_avx512, blk_q5_0, p_u_q5_0, z_lanes_off)
+CK_Z_GEMM8(gemm8_q4_0_p_zmm, blk_q4_0, p_u_q4_0, 2, Z_NOMIN)
+CK_Z_GEMM8(gemm8_q5_0_p_zmm, blk_q5_0, p_u_q5_0, 1, Z_NOMIN)
+CK_Z_GEMM8(gemm8_q4_1_p_zmm, blk_q4_1, q4_1_values, 0, Z_MIN)
+CK_Z_GEMM8(gemm8_q5_1_p_zmm, blk_q5_1, q5_1_values, 0, Z_MIN)
 CK_P_GEMM8_SIGNED(gemm8_q8_0_p_avx512, blk_q8_0, p_u_q8_0, z_lanes_s)
-CK_P_GEMM8_MIN(gemm8_q4_1_p_avx512, blk_q4_1, q4_1_values, z_lanes_u)
-CK_P_GEMM8_MIN(gemm8_q5_1_p_avx512, blk_q5_1, q5_1_values, z_lanes_u)
 
+#define gemm8_q4_0_p_best gemm8_q4_0_p_zmm
+#define gemm8_q5_0_p_best gemm8_q5_0_p_zmm
+#define gemm8_q8_0_p_best gemm8_q8_0_p_avx512
+#define gemm8_q4_1_p_best gemm8_q4_1_p_zmm
+#define gemm8_q5_1_p_best gemm8_q5_1_p_zmm
 static int g_avx512 = -1;  // AVX-512 F/VL/BW/VNNI present
 static inline int use_avx512(void) {
     int v = __atomic_load_n(&g_avx512, __ATOMIC_RELAXED);
@@ -1724,7 +1749,7 @@ void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows,
     }                                                                                                  \
 }                                                                                                      \
 int ck_gemm8_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {          \
-    if (use_avx2() && use_avx512()) { gemm8_##FMT##_p_avx512(n, w, a, stride, out); return 1; }       \
+    if (use_avx2() && use_avx512()) { gemm8_##FMT##_p_best(n, w, a, stride, out); return 1; }         \
     return 0;                                                                                          \
 }                                                                                                      \
 void ck_gemm4_##FMT##_p(int64_t n, const void *w, const void *a, size_t stride, float *out) {         \

@@ -1299,7 +1299,7 @@ void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prepared activations for the 32-element weight formats (see CKernels.h, blk_q8_p).
+// Prepared activations for the 32-element weight formats (see CKernels.h).
 //
 // The activation row is quantized exactly as for Q8_0/Q8_1 (same int8 values, same f16-rounded
 // scales), then laid out for the matmul: scales already converted to float, and for the
@@ -1310,20 +1310,42 @@ void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
 // produce, and the float operations are the same, so results are bit-identical to
 // ck_vec_dot_*_q8_0 / _q8_1 while doing less work per block.
 
-typedef struct { int8_t qs[32]; int32_t corr[8]; float d, s; } blk_q8_p;
-_Static_assert(sizeof(blk_q8_p) == CK_Q8P_BLOCK_BYTES, "q8_p");
+// A prepared row is a sequence of block pairs (2p, 2p+1), 144 bytes each: int8 values of both
+// blocks (64), their per-lane corrections (2 x 8 int32), the two scales d, then the two s. The
+// 512-bit kernels read a pair with single loads; a row with an odd block count ends in a pair
+// whose second half is zero.
+#define P_PAIR 144
+#define P_BASE(y, i) ((const char *)(y) + ((i) >> 1) * P_PAIR)
+#define P_QS(y, i) ((const int8_t *)(P_BASE(y, i) + ((i) & 1) * 32))
+#define P_CORR(y, i) ((const int32_t *)(P_BASE(y, i) + 64 + ((i) & 1) * 32))
+#define P_D(y, i) (((const float *)(P_BASE(y, i) + 128))[(i) & 1])
+#define P_S(y, i) (((const float *)(P_BASE(y, i) + 136))[(i) & 1])
+_Static_assert(P_PAIR == CK_Q8P_PAIR_BYTES, "q8_p pair");
 
 void ck_quantize_row_q8_p(const float *x, void *vy, int64_t n) {
-    blk_q8_p *y = (blk_q8_p *)vy;
-    for (int64_t i = 0; i < n / 32; i++) {
+    char *y = (char *)vy;
+    const int64_t nb = n / 32;
+    for (int64_t i = 0; i < nb; i++) {
         blk_q8_1 t;
         ck_quantize_row_q8_1(x + i * 32, &t, 32);
-        memcpy(y[i].qs, t.qs, 32);
+        char *base = y + (i >> 1) * P_PAIR;
+        const int h = (int)(i & 1);
+        memcpy(base + h * 32, t.qs, 32);
+        int32_t corr[8];
         for (int j = 0; j < 8; j++) {
-            y[i].corr[j] = -16 * (t.qs[4 * j] + t.qs[4 * j + 1] + t.qs[4 * j + 2] + t.qs[4 * j + 3]);
+            corr[j] = -16 * (t.qs[4 * j] + t.qs[4 * j + 1] + t.qs[4 * j + 2] + t.qs[4 * j + 3]);
         }
-        y[i].d = ck_h2f(t.d);
-        y[i].s = ck_h2f(t.s);
+        memcpy(base + 64 + h * 32, corr, 32);
+        const float d = ck_h2f(t.d), s = ck_h2f(t.s);
+        memcpy(base + 128 + h * 4, &d, 4);
+        memcpy(base + 136 + h * 4, &s, 4);
+    }
+    if (nb & 1) {  // zero second half of the last pair
+        char *base = y + (nb >> 1) * P_PAIR;
+        memset(base + 32, 0, 32);
+        memset(base + 96, 0, 32);
+        memset(base + 132, 0, 4);
+        memset(base + 140, 0, 4);
     }
 }
 
@@ -1345,22 +1367,22 @@ static inline int p_value_q5_1(const blk_q5_1 *b, int j) {
 }
 
 #define CK_P_SCALAR_SIGNED(NAME, BLK, VALUE)                                                          \
-static float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                                       \
+static float NAME(int64_t n, const BLK *x, const char *y) {                                       \
     float sum = 0.0f;                                                                                  \
     for (int64_t i = 0; i < n / 32; i++) {                                                             \
         int s = 0;                                                                                     \
-        for (int j = 0; j < 32; j++) s += VALUE(x + i, j) * y[i].qs[j];                                \
-        sum += (float)s * (ck_h2f(x[i].d) * y[i].d);                                                   \
+        for (int j = 0; j < 32; j++) s += VALUE(x + i, j) * P_QS(y, i)[j];                                \
+        sum += (float)s * (ck_h2f(x[i].d) * P_D(y, i));                                                   \
     }                                                                                                  \
     return sum;                                                                                        \
 }
 #define CK_P_SCALAR_MIN(NAME, BLK, VALUE)                                                             \
-static float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                                       \
+static float NAME(int64_t n, const BLK *x, const char *y) {                                       \
     float sum = 0.0f;                                                                                  \
     for (int64_t i = 0; i < n / 32; i++) {                                                             \
         int s = 0;                                                                                     \
-        for (int j = 0; j < 32; j++) s += VALUE(x + i, j) * y[i].qs[j];                                \
-        sum += (ck_h2f(x[i].d) * y[i].d) * (float)s + ck_h2f(x[i].m) * y[i].s;                         \
+        for (int j = 0; j < 32; j++) s += VALUE(x + i, j) * P_QS(y, i)[j];                                \
+        sum += (ck_h2f(x[i].d) * P_D(y, i)) * (float)s + ck_h2f(x[i].m) * P_S(y, i);                         \
     }                                                                                                  \
     return sum;                                                                                        \
 }
@@ -1374,19 +1396,19 @@ CK_P_SCALAR_MIN(dot_q5_1_p_scalar, blk_q5_1, p_value_q5_1)
 
 // int32 lanes of (weights) . (activation block), per format: unsigned u with the correction
 // subtracted, or the sign trick for Q8_0's signed bytes.
-CK_AVX2 static inline __m256i p_lanes_off(__m256i u, const blk_q8_p *y) {
-    const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
-    return _mm256_add_epi32(p, _mm256_loadu_si256((const __m256i *)y->corr));
+CK_AVX2 static inline __m256i p_lanes_off(__m256i u, const char *y, int64_t i) {
+    const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)P_QS(y, i)));
+    return _mm256_add_epi32(p, _mm256_loadu_si256((const __m256i *)P_CORR(y, i)));
 }
-CK_AVX2 static inline __m256i p_lanes_off8(__m256i u, const blk_q8_p *y) {
-    const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
-    return _mm256_add_epi32(p, _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y->corr), 1));
+CK_AVX2 static inline __m256i p_lanes_off8(__m256i u, const char *y, int64_t i) {
+    const __m256i p = dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)P_QS(y, i)));
+    return _mm256_add_epi32(p, _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)P_CORR(y, i)), 1));
 }
-CK_AVX2 static inline __m256i p_lanes_u(__m256i u, const blk_q8_p *y) {
-    return dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)y->qs));
+CK_AVX2 static inline __m256i p_lanes_u(__m256i u, const char *y, int64_t i) {
+    return dot_u8s8_i32(u, _mm256_loadu_si256((const __m256i *)P_QS(y, i)));
 }
-CK_AVX2 static inline __m256i p_lanes_s(__m256i q, const blk_q8_p *y) {
-    return dot_s8s8_i32(q, _mm256_loadu_si256((const __m256i *)y->qs));
+CK_AVX2 static inline __m256i p_lanes_s(__m256i q, const char *y, int64_t i) {
+    return dot_s8s8_i32(q, _mm256_loadu_si256((const __m256i *)P_QS(y, i)));
 }
 CK_AVX2 static inline __m256i p_u_q4_0(const blk_q4_0 *b) { return nibbles_32(b->qs); }
 CK_AVX2 static inline __m256i p_u_q5_0(const blk_q5_0 *b) {
@@ -1398,44 +1420,44 @@ CK_AVX2 static inline __m256i p_u_q8_0(const blk_q8_0 *b) { return _mm256_loadu_
 
 // Signed formats: one row, block pairs alternating two accumulators (as the Q8_0 kernels).
 #define CK_P_DOT_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                               \
-ATTR static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
+ATTR static inline float NAME(int64_t n, const BLK *x, const char *y) {                        \
     const int64_t nb = n / 32;                                                                         \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
     int64_t i = 0;                                                                                     \
     for (; i + 1 < nb; i += 2) {                                                                       \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * y[i + 1].d);                             \
-        const __m256i p0 = LANES(VALUES(x + i), y + i);                                                \
-        const __m256i p1 = LANES(VALUES(x + i + 1), y + i + 1);                                        \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * P_D(y, i + 1));                             \
+        const __m256i p0 = LANES(VALUES(x + i), y, i);                                                \
+        const __m256i p1 = LANES(VALUES(x + i + 1), y, i + 1);                                        \
         acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
         acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y + i)), acc0);             \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y, i)), acc0);             \
     }                                                                                                  \
     return hsum_ps(_mm256_add_ps(acc0, acc1));                                                         \
 }
 // Minimum formats: as the Q4_1/Q5_1 kernels, minimum terms added pairwise into a scalar.
 #define CK_P_DOT_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                  \
-ATTR static inline float NAME(int64_t n, const BLK *x, const blk_q8_p *y) {                        \
+ATTR static inline float NAME(int64_t n, const BLK *x, const char *y) {                        \
     const int64_t nb = n / 32;                                                                         \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
     float summs = 0.0f;                                                                                \
     int64_t i = 0;                                                                                     \
     for (; i + 1 < nb; i += 2) {                                                                       \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * y[i + 1].d);                             \
-        summs += h2f_hw(x[i].m) * y[i].s + h2f_hw(x[i + 1].m) * y[i + 1].s;                            \
-        const __m256i p0 = LANES(VALUES(x + i), y + i);                                            \
-        const __m256i p1 = LANES(VALUES(x + i + 1), y + i + 1);                                    \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
+        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * P_D(y, i + 1));                             \
+        summs += h2f_hw(x[i].m) * P_S(y, i) + h2f_hw(x[i + 1].m) * P_S(y, i + 1);                            \
+        const __m256i p0 = LANES(VALUES(x + i), y, i);                                            \
+        const __m256i p1 = LANES(VALUES(x + i + 1), y, i + 1);                                    \
         acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
         acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * y[i].d);                                     \
-        summs += h2f_hw(x[i].m) * y[i].s;                                                              \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y + i)), acc0);         \
+        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
+        summs += h2f_hw(x[i].m) * P_S(y, i);                                                              \
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y, i)), acc0);         \
     }                                                                                                  \
     return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;                                                 \
 }
@@ -1451,7 +1473,7 @@ CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 #define CK_P_GEMM4_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                             \
 ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
     const int64_t nb = n / 32;                                                                         \
-    const blk_q8_p *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    const char *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
     __m256 acc0[4], acc1[4];                                                                           \
     for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
     int64_t i = 0;                                                                                     \
@@ -1459,18 +1481,18 @@ ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, flo
         const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
         const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
         for (int c = 0; c < 4; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);           \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);       \
+            const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);           \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c], i + 1)), acc1[c]);       \
         }                                                                                              \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
         const float xd = h2f_hw(x[i].d);                                                               \
         const __m256i q = VALUES(x + i);                                                               \
         for (int c = 0; c < 4; c++) {                                                                  \
-            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);             \
+            const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);             \
         }                                                                                              \
     }                                                                                                  \
     for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
@@ -1478,7 +1500,7 @@ ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, flo
 #define CK_P_GEMM4_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                \
 ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
     const int64_t nb = n / 32;                                                                         \
-    const blk_q8_p *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    const char *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
     __m256 acc0[4], acc1[4];                                                                           \
     float summs[4] = {0, 0, 0, 0};                                                                     \
     for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
@@ -1488,20 +1510,20 @@ ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, flo
         const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
         const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
         for (int c = 0; c < 4; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
-            summs[c] += xm0 * y[c][i].s + xm1 * y[c][i + 1].s;                                         \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);       \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);   \
+            const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
+            summs[c] += xm0 * P_S(y[c], i) + xm1 * P_S(y[c], i + 1);                                         \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);       \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c], i + 1)), acc1[c]);   \
         }                                                                                              \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
         const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
         const __m256i q = VALUES(x + i);                                                               \
         for (int c = 0; c < 4; c++) {                                                                  \
-            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
-            summs[c] += xm * y[c][i].s;                                                                \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);         \
+            const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
+            summs[c] += xm * P_S(y[c], i);                                                                \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);         \
         }                                                                                              \
     }                                                                                                  \
     for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
@@ -1522,8 +1544,8 @@ CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 // its sixteen accumulators (two per column, as the single-row kernels); the unsigned formats use
 // 512-bit registers (below). All bit-identical to the four-column and single-row kernels.
 #define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
-CK_AVX512 static inline __m256i z_lanes_s(__m256i q, const blk_q8_p *y) {
-    const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y->qs), q);
+CK_AVX512 static inline __m256i z_lanes_s(__m256i q, const char *y, int64_t i) {
+    const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)P_QS(y, i)), q);
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), yq);
 }
 
@@ -1531,7 +1553,7 @@ CK_AVX512 static inline __m256i z_lanes_s(__m256i q, const blk_q8_p *y) {
 #define CK_P_GEMM8_SIGNED(NAME, BLK, VALUES, LANES)                                                   \
 CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
     const int64_t nb = n / 32;                                                                         \
-    const blk_q8_p *y[8] = CK_COLS8;                                                                   \
+    const char *y[8] = CK_COLS8;                                                                   \
     __m256 acc0[8], acc1[8];                                                                           \
     for (int c = 0; c < 8; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
     int64_t i = 0;                                                                                     \
@@ -1539,18 +1561,18 @@ CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride
         const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
         const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
         for (int c = 0; c < 8; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * y[c][i].d);                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * y[c][i + 1].d);                                     \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c] + i)), acc0[c]);           \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c] + i + 1)), acc1[c]);       \
+            const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
+            const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
+            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);           \
+            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c], i + 1)), acc1[c]);       \
         }                                                                                              \
     }                                                                                                  \
     for (; i < nb; i++) {                                                                              \
         const float xd = h2f_hw(x[i].d);                                                               \
         const __m256i q = VALUES(x + i);                                                               \
         for (int c = 0; c < 8; c++) {                                                                  \
-            const __m256 d = _mm256_set1_ps(xd * y[c][i].d);                                           \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c] + i)), acc0[c]);             \
+            const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
+            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);             \
         }                                                                                              \
     }                                                                                                  \
     for (int c = 0; c < 8; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
@@ -1560,53 +1582,47 @@ CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride
 // accumulator of the 256-bit kernels and the high half the odd-block one, lane for lane, and the
 // final sum adds the halves as before: bit-identical, with half the instructions per block.
 // A lone last block updates the low half only (masked).
-CK_AVX512 static inline __m512i z_pair_i(const void *lo, const void *hi) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)), _mm256_loadu_si256((const __m256i *)hi), 1);
-}
-CK_AVX512 static inline __m512 z_pair_ps(float lo, float hi) {
-    // two broadcasts (from memory: load-port only) and one blend
-    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(lo), _mm512_set1_ps(hi));
+// Pair of activation scales as [lo x 8 | hi x 8], from the two floats at p.
+CK_AVX512 static inline __m512 z_pair_ps(const float *p) {
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)p))));
 }
 // CORR: 0 none, 1 the stored correction (Q5_0), 2 half of it (Q4_0). MIN: Z_MIN to add the
 // minimum terms xm * s (Q4_1/Q5_1) in the single-row kernels' order, Z_NOMIN for none (the
 // sum then adds 0.0f, which leaves every value unchanged).
-#define Z_MIN_PAIR summs[c] += h2f_hw(x[i].m) * y0->s + h2f_hw(x[i + 1].m) * y1->s
-#define Z_MIN_ONE summs[c] += h2f_hw(x[i].m) * y0->s
+#define Z_MIN_PAIR summs[c] += h2f_hw(x[i].m) * P_S(y[c], i) + h2f_hw(x[i + 1].m) * P_S(y[c], i + 1)
+#define Z_MIN_ONE summs[c] += h2f_hw(x[i].m) * P_S(y[c], i)
 #define Z_NOMIN_PAIR (void)0
 #define Z_NOMIN_ONE (void)0
 #define CK_Z_GEMM8(NAME, BLK, VALUES, CORR, MIN)                                                      \
 CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
     const int64_t nb = n / 32;                                                                         \
-    const blk_q8_p *y[8] = CK_COLS8;                                                                   \
+    const char *y[8] = CK_COLS8;                                                                       \
     __m512 acc[8];                                                                                     \
     float summs[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                         \
     for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();                                         \
     int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) {                                                                       \
-        const __m512 xd = z_pair_ps(h2f_hw(x[i].d), h2f_hw(x[i + 1].d));                               \
-        const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x + i)), VALUES(x + i + 1), 1); \
-        for (int c = 0; c < 8; c++) {                                                                  \
-            const blk_q8_p *y0 = y[c] + i, *y1 = y[c] + i + 1;                                         \
-            __m512i start = _mm512_setzero_si512();                                                    \
-            if (CORR == 1) start = z_pair_i(y0->corr, y1->corr);                                       \
-            if (CORR == 2) start = _mm512_srai_epi32(z_pair_i(y0->corr, y1->corr), 1);                 \
-            const __m512i p = _mm512_dpbusd_epi32(start, u, z_pair_i(y0->qs, y1->qs));                 \
-            MIN##_PAIR;                                                                                \
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(xd, z_pair_ps(y0->d, y1->d)), _mm512_cvtepi32_ps(p), acc[c]); \
+    for (; i < nb; i += 2) {                                                                           \
+        const int pair = i + 1 < nb;                                                                   \
+        __m512 xd;                                                                                     \
+        __m512i u;                                                                                     \
+        if (pair) {                                                                                    \
+            xd = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f_hw(x[i].d)), _mm512_set1_ps(h2f_hw(x[i + 1].d))); \
+            u = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x + i)), VALUES(x + i + 1), 1);       \
+        } else {                                                                                       \
+            xd = _mm512_set1_ps(h2f_hw(x[i].d));                                                       \
+            u = _mm512_zextsi256_si512(VALUES(x + i));                                                 \
         }                                                                                              \
-    }                                                                                                  \
-    for (; i < nb; i++) {                                                                              \
-        const __m512 xd = _mm512_set1_ps(h2f_hw(x[i].d));                                              \
-        const __m512i u = _mm512_castsi256_si512(VALUES(x + i));                                       \
+        const __mmask16 keep = pair ? 0xFFFF : 0x00FF;                                                 \
         for (int c = 0; c < 8; c++) {                                                                  \
-            const blk_q8_p *y0 = y[c] + i;                                                             \
+            const char *pb = P_BASE(y[c], i);                                                          \
             __m512i start = _mm512_setzero_si512();                                                    \
-            if (CORR == 1) start = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y0->corr)); \
-            if (CORR == 2) start = _mm512_castsi256_si512(_mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)y0->corr), 1)); \
-            const __m512i yq = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y0->qs));    \
-            const __m512i p = _mm512_dpbusd_epi32(start, u, yq);                                       \
-            MIN##_ONE;                                                                                 \
-            acc[c] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(xd, _mm512_set1_ps(y0->d)), _mm512_cvtepi32_ps(p), acc[c], 0x00FF); \
+            if (CORR == 1) start = _mm512_loadu_si512((const void *)(pb + 64));                        \
+            if (CORR == 2) start = _mm512_srai_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 1);  \
+            const __m512i p = _mm512_dpbusd_epi32(start, u, _mm512_loadu_si512((const void *)pb));     \
+            if (pair) MIN##_PAIR; else MIN##_ONE;                                                      \
+            const __m512 d = _mm512_mul_ps(xd, z_pair_ps((const float *)(pb + 128)));                  \
+            acc[c] = _mm512_mask3_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[c], keep);                    \
         }                                                                                              \
     }                                                                                                  \
     for (int c = 0; c < 8; c++) {                                                                      \

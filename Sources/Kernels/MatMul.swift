@@ -143,8 +143,8 @@ public func matmul(_ w0: WeightMatrix, _ y0: UnsafeMutablePointer<Float>, _ w1: 
 @usableFromInline
 typealias PreparedGemv = @convention(c) (Int64, UnsafeRawPointer?, Int, Int64, UnsafeRawPointer?, UnsafeMutablePointer<Float>?) -> Void
 
-/// Bytes of one prepared activation block (32 values; see `ck_quantize_row_q8_p`).
-@usableFromInline let preparedBlockBytes = Int(CK_Q8P_BLOCK_BYTES)
+/// Bytes of one pair of prepared activation blocks (64 values; see `ck_quantize_row_q8_p`).
+@usableFromInline let preparedPairBytes = Int(CK_Q8P_PAIR_BYTES)
 
 /// One weight row against eight activation rows; returns 0 (and does nothing) where the CPU
 /// lacks the instructions, and the caller uses the four-row kernel.
@@ -183,7 +183,7 @@ enum ActivationKind: Equatable {
     func rowBytes(_ cols: Int) -> Int {
         switch self {
         case .float: return cols * 4
-        case .prepared: return cols / 32 * preparedBlockBytes
+        case .prepared: return (cols / 32 + 1) / 2 * preparedPairBytes
         case .q8K: return QuantFormat.q8_K.rowBytes(cols)
         }
     }
@@ -322,7 +322,7 @@ func matmulShared(_ p0: MatmulPart, _ p1: MatmulPart?, _ p2: MatmulPart?, _ x: U
         }
         // Batched: a chunk of rows meets the activations one block of `matmulBatchBlock` rows
         // at a time, four activation rows per kernel call.
-        // Prepared rows are large (72 bytes per 32 values): eight of them (one 8-column kernel
+        // Prepared rows are large (144 bytes per 64 values): eight of them (one 8-column kernel
         // call) stay in L1 while the chunk's weight rows stream from L2.
         let block = kind == .prepared ? 8 : matmulBatchBlock
         pool.parallelFor(total, minChunk: matmulRowGroup) { start, end in

@@ -71,7 +71,8 @@ void ck_gemm4_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, 
 // block of 32 holds the Q8_0/Q8_1 int8 values, float scales, and per-lane corrections for the
 // offset formats; one prepared row serves all five. Results of the kernels below are
 // bit-identical to ck_vec_dot_* on Q8_0/Q8_1 activations.
-#define CK_Q8P_BLOCK_BYTES 72
+// A prepared row is ceil(n / 64) pairs of CK_Q8P_PAIR_BYTES bytes.
+#define CK_Q8P_PAIR_BYTES 144
 void ck_quantize_row_q8_p(const float *x, void *y, int64_t n);
 // y[r] = row r of w (rows of `row_bytes`) . a, for r < rows.
 void ck_gemv_q4_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);

@@ -1654,9 +1654,10 @@ static inline int use_avx512(void) {
     return v && !__atomic_load_n(&g_force_avx2_only, __ATOMIC_RELAXED);
 }
 
-// K-quants, eight columns: the four-column kernels' per-column arithmetic (bit-identical), with
-// the unpacked weights and scale vectors of a block shared by eight activation rows; the
-// sixteen accumulators fit in AVX-512VL's 32 vector registers.
+// K-quants, eight columns: the four-column kernels' per-column arithmetic, with the unpacked
+// weights and scale vectors of a block shared by eight activation rows, and two 32-element
+// groups per 512-bit register. The integer sums are exact whatever their order, and the float
+// operations are those of the four-column kernels: bit-identical.
 CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[8] = CK_COLS8;
@@ -1669,25 +1670,26 @@ CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void
         uint64_t sc, mn;
         unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
-        __m256i sumi[8];
-        for (int c = 0; c < 8; c++) sumi[c] = _mm256_setzero_si256();
+        // The two 32-element groups of each j side by side in one 512-bit register (their
+        // activations are contiguous); the halves' int32 sums are added at the end (exact).
+        __m512i sumz[8];
+        for (int c = 0; c < 8; c++) sumz[c] = _mm512_setzero_si512();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i lo = _mm256_and_si256(q, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i s0 = word_bcast(sc16, 2 * j), s1 = word_bcast(sc16, 2 * j + 1);
+            const __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            const __m512i sz = _mm512_inserti64x4(_mm512_castsi256_si512(word_bcast(sc16, 2 * j)), word_bcast(sc16, 2 * j + 1), 1);
             for (int c = 0; c < 8; c++) {
-                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j));
-                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j + 32));
-                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
-                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
-                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
+                const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 64 * j));
+                sumz[c] = _mm512_add_epi32(sumz[c], _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz));
             }
         }
         for (int c = 0; c < 8; c++) {
+            const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(sumz[c]), _mm512_extracti64x4_epi64(sumz[c], 1));
             const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
             accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[c]);
         }
     }
     for (int c = 0; c < 8; c++) out[c] = hsum_ps(acc[c]) - accm[c];
@@ -1704,8 +1706,8 @@ CK_AVX512 static void gemm8_q6_K_avx512(int64_t n, const blk_q6_K *x, const void
         const float xd = h2f_hw(x[i].d);
         const __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
-        __m256i sumi[8];
-        for (int c = 0; c < 8; c++) sumi[c] = _mm256_setzero_si256();
+        __m512i sumz[8];
+        for (int c = 0; c < 8; c++) sumz[c] = _mm512_setzero_si512();
         for (int nn = 0; nn < 2; nn++) {
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * nn));
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn));
@@ -1715,17 +1717,21 @@ CK_AVX512 static void gemm8_q6_K_avx512(int64_t n, const blk_q6_K *x, const void
             q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
             q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
-            for (int k = 0; k < 4; k++) {
-                const __m256i s = pair_scales_s8(sc, 4 * nn + k);
+            // groups k and k+1 side by side (their activations are contiguous)
+            for (int k = 0; k < 4; k += 2) {
+                const __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(q[k]), q[k + 1], 1);
+                const __m512i sz = _mm512_inserti64x4(_mm512_castsi256_si512(pair_scales_s8(sc, 4 * nn + k)),
+                                                      pair_scales_s8(sc, 4 * nn + k + 1), 1);
                 for (int c = 0; c < 8; c++) {
-                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 128 * nn + 32 * k));
-                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yv), s));
+                    const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 128 * nn + 32 * k));
+                    sumz[c] = _mm512_add_epi32(sumz[c], _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz));
                 }
             }
         }
         for (int c = 0; c < 8; c++) {
+            const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(sumz[c]), _mm512_extracti64x4_epi64(sumz[c], 1));
             const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
-            const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(bias, 5));
+            const __m256i t = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 5));
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
         }
     }

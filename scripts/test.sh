@@ -16,5 +16,5 @@ if [ $# -eq 0 ]; then
     echo "The server tests need the openai SDK and pytest: python3 -m pip install -r Tests/GatewayTests/python/requirements.txt" >&2
     exit 1
   fi
-  STUDIO_BIN="$PWD/$studio" python3 -m pytest -q Tests/GatewayTests/python
+  STUDIO_BIN="$PWD/$studio" python3 -m pytest Tests/GatewayTests/python
 fi

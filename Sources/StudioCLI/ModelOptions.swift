@@ -24,14 +24,7 @@ struct ModelOptions: ParsableArguments {
         } catch HubError.notInstalled {
             Terminal.error("\(model) is not installed yet; pulling it first.")
             let bar = ProgressBar(stream: .standardError)
-            let result = try await ModelPuller().pull(model) { event in
-                switch event {
-                case let .progress(bytes, total): bar.update(bytes: bytes, total: total)
-                case let .trying(source): bar.breakLine(); Terminal.error("pulling \(model) from \(source)"); bar.restart()
-                case let .sourceFailed(source, reason): bar.breakLine(); Terminal.error("\(source) failed: \(reason)")
-                default: break
-                }
-            }
+            let result = try await ModelPuller().pull(model) { bar.show($0, pulling: model) }
             bar.breakLine()
             return result.model.path
         }

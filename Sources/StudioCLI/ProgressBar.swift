@@ -1,4 +1,5 @@
 import Foundation
+import ModelHub
 
 /// Draws download progress: a redrawn bar (bytes, rate, ETA) on a terminal, or a plain line
 /// every few seconds when stdout is a pipe or a CI log.
@@ -18,6 +19,20 @@ final class ProgressBar: @unchecked Sendable {
 
     private func emit(_ s: String) {
         (stream == .standardOutput ? FileHandle.standardOutput : FileHandle.standardError).write(Data(s.utf8))
+    }
+
+    /// Shows one event of a pull: progress on the bar, messages as lines on the bar's stream,
+    /// failed sources on stderr.
+    func show(_ event: PullEvent, pulling model: String) {
+        switch event {
+        case let .progress(bytes, total): update(bytes: bytes, total: total)
+        case let .trying(source):
+            breakLine()
+            emit("pulling \(model) from \(source)\n")
+            restart()
+        case let .note(text): breakLine(); emit(text + "\n")
+        case let .sourceFailed(source, reason): breakLine(); Terminal.error("\(source) failed: \(reason)")
+        }
     }
 
     func restart() { lock.withLock { start = Date(); lastLine = .distantPast } }

@@ -22,18 +22,7 @@ struct Pull: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let bar = ProgressBar()
-            let result = try await ModelPuller().pull(model) { event in
-                switch event {
-                case let .trying(source):
-                    bar.breakLine()
-                    Terminal.line("pulling \(model) from \(source)")
-                    bar.restart()
-                case let .progress(bytes, total): bar.update(bytes: bytes, total: total)
-                case let .note(text): bar.breakLine(); Terminal.line(text)
-                case let .sourceFailed(source, reason): bar.breakLine(); Terminal.error("\(source) failed: \(reason)")
-                case let .verified(file, sha): Terminal.line("verified \(file) sha256 \(sha)")
-                }
-            }
+            let result = try await ModelPuller().pull(model) { bar.show($0, pulling: model) }
             bar.breakLine()
             if result.downloaded {
                 let sha = result.model.files.count == 1 ? " sha256 \(result.model.files[0].sha256)" : ""

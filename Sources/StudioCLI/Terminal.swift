@@ -15,11 +15,6 @@ enum Terminal {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
-    /// A line on stdout, flushed at once so it interleaves correctly with stderr in logs.
-    static func line(_ s: String) {
-        FileHandle.standardOutput.write(Data((s + "\n").utf8))
-    }
-
     static func write(_ s: String) {
         FileHandle.standardOutput.write(Data(s.utf8))
     }

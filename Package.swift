@@ -50,7 +50,12 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
         // The ChatBackend protocol: the local engine, remote OpenAI-compatible engines, routing.
-        .target(name: "Backends", dependencies: ["Inference", "ModelHub", "Models", "Tokenizers", "ChatTemplates"]),
+        .target(
+            name: "Backends",
+            dependencies: [
+                "Inference", "ModelHub", "Models", "Tokenizers", "ChatTemplates",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         // The HTTP server: OpenAI-compatible /v1 routes, metrics, middleware.
         .target(
             name: "Gateway",
@@ -78,7 +83,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Inference", "ChatTemplates", "Models", "ModelFormats", "Tokenizers"]),
+        .testTarget(
+            name: "BackendsTests",
+            dependencies: [
+                "Backends", "Inference", "ChatTemplates", "Models", "ModelFormats", "Tokenizers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -1,0 +1,223 @@
+// The incremental parse state of one sequence, after llama.cpp's grammar stacks: the state is
+// the set of stacks the text so far can be in. A stack is a chain of positions (the element to
+// match next, then where to continue when that alternative ends, …), kept as nodes in an arena
+// with shared parents. Nodes are interned, so equal stacks are equal node ids, the set never
+// holds duplicates, and a loop like `x*` (a tail reference) does not grow the stack.
+//
+// The matcher eats bytes: a UTF-8 character split across tokens is kept as a partial code point,
+// and a partial character is only accepted when some character it can still become is allowed.
+
+/// Arena of stack nodes: position of the next element and the node to continue with (-1: the
+/// grammar is complete).
+struct GrammarStackArena: Sendable {
+    private(set) var position: [Int32] = []
+    private(set) var parent: [Int32] = []
+    private var table: [Int64: Int32] = [:]
+
+    var count: Int { position.count }
+
+    mutating func node(_ pos: Int32, _ up: Int32) -> Int32 {
+        let key = Int64(pos) << 32 | Int64(UInt32(bitPattern: up))
+        if let n = table[key] { return n }
+        let n = Int32(position.count)
+        position.append(pos)
+        parent.append(up)
+        table[key] = n
+        return n
+    }
+}
+
+/// A state during matching: stack tops in a caller's buffer, plus the partial character.
+struct GrammarFrame {
+    var start: Int
+    var count: Int
+    /// Whether the text so far is a complete sentence of the grammar.
+    var canEnd: Bool
+    var partial: UInt32 = 0
+    /// Continuation bytes still missing from the current character (0: on a character boundary).
+    var remaining: UInt8 = 0
+}
+
+/// Matches text against a grammar one byte at a time; copying it clones the state.
+public struct GrammarMatcher: Sendable {
+    public let grammar: Grammar
+    var arena = GrammarStackArena()
+    /// The stack tops of the current state (each on a character set element).
+    private(set) var tops: [Int32] = []
+    public private(set) var canEnd = false
+    private(set) var partial: UInt32 = 0
+    private(set) var remaining: UInt8 = 0
+    /// Arena size above which `accept` rebuilds the arena from the live stacks only.
+    static let compactionThreshold = 1 << 21
+
+    public init(grammar: Grammar) {
+        self.grammar = grammar
+        var buffer: [Int32] = []
+        var end = false
+        for alt in grammar.alternatives[Int(grammar.root)] {
+            expandStart(alt, continuation: -1, into: &buffer, from: 0, canEnd: &end)
+        }
+        tops = buffer
+        canEnd = end
+    }
+
+    /// Whether the grammar is complete and nothing more may follow.
+    public var isComplete: Bool { tops.isEmpty && remaining == 0 }
+
+    /// Whether `bytes` may come next; the state does not change.
+    public mutating func accepts<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+        var buffer = tops
+        return feed(bytes, buffer: &buffer) != nil
+    }
+
+    /// Consumes `bytes`; returns false (and changes nothing) when the grammar does not allow them.
+    @discardableResult
+    public mutating func accept<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+        var buffer = tops
+        guard let f = feed(bytes, buffer: &buffer) else { return false }
+        tops = Array(buffer[f.start..<(f.start + f.count)])
+        canEnd = f.canEnd
+        partial = f.partial
+        remaining = f.remaining
+        if arena.count > Self.compactionThreshold { compact() }
+        return true
+    }
+
+    /// Consumes a string (for tests and prompts written by hand).
+    @discardableResult
+    public mutating func accept(_ text: String) -> Bool { accept(Array(text.utf8)) }
+
+    var currentFrame: GrammarFrame {
+        GrammarFrame(start: 0, count: tops.count, canEnd: canEnd, partial: partial, remaining: remaining)
+    }
+
+    private mutating func feed<C: Collection<UInt8>>(_ bytes: C, buffer: inout [Int32]) -> GrammarFrame? {
+        var f = currentFrame
+        for b in bytes {
+            guard let next = step(b, from: f, buffer: &buffer) else { return nil }
+            f = next
+        }
+        return f
+    }
+
+    // MARK: - Core steps (shared with the mask walk)
+
+    /// The state after byte `b` from state `f` (whose tops are in `buffer`); new tops are
+    /// appended to `buffer`. Nil when the grammar rejects the byte.
+    mutating func step(_ b: UInt8, from f: GrammarFrame, buffer: inout [Int32]) -> GrammarFrame? {
+        if f.remaining == 0 {
+            if b < 0x80 { return advance(UInt32(b), from: f, buffer: &buffer) }
+            let value: UInt32, need: UInt8
+            switch b {
+            case 0xC2...0xDF: value = UInt32(b & 0x1F); need = 1
+            case 0xE0...0xEF: value = UInt32(b & 0x0F); need = 2
+            case 0xF0...0xF4: value = UInt32(b & 0x07); need = 3
+            default: return nil
+            }
+            return partialFrame(f, value, need, buffer)
+        }
+        guard b & 0xC0 == 0x80 else { return nil }
+        let value = f.partial << 6 | UInt32(b & 0x3F)
+        let need = f.remaining - 1
+        if need == 0 { return advance(value, from: f, buffer: &buffer) }
+        return partialFrame(f, value, need, buffer)
+    }
+
+    /// A mid-character state, alive when some top accepts a character with this prefix.
+    private func partialFrame(_ f: GrammarFrame, _ value: UInt32, _ need: UInt8, _ buffer: [Int32]) -> GrammarFrame? {
+        let shift = UInt32(6 * need)
+        let lo = value << shift, hi = min(lo | ((1 << shift) - 1), 0x10FFFF)
+        guard lo <= hi else { return nil }
+        for k in f.start..<(f.start + f.count) {
+            let pos = Int(arena.position[Int(buffer[k])])
+            if grammar.charSets[Int(grammar.elements[pos].argument)].intersects(lo, hi) {
+                return GrammarFrame(start: f.start, count: f.count, canEnd: false, partial: value, remaining: need)
+            }
+        }
+        return nil
+    }
+
+    /// Matches code point `c` against every top of `f`.
+    private mutating func advance(_ c: UInt32, from f: GrammarFrame, buffer: inout [Int32]) -> GrammarFrame? {
+        let start = buffer.count
+        var end = false
+        for k in f.start..<(f.start + f.count) {
+            let n = Int(buffer[k])
+            let pos = Int(arena.position[n])
+            guard grammar.charSets[Int(grammar.elements[pos].argument)].contains(c) else { continue }
+            let up = arena.parent[n]
+            let next = pos + 1
+            if grammar.elements[next].kind == .end {
+                if up < 0 { end = true } else { expand(up, into: &buffer, from: start, canEnd: &end) }
+            } else {
+                expand(arena.node(Int32(next), up), into: &buffer, from: start, canEnd: &end)
+            }
+        }
+        if buffer.count == start && !end { return nil }
+        return GrammarFrame(start: start, count: buffer.count - start, canEnd: end)
+    }
+
+    /// Adds the tops reachable from node `n` without consuming a character.
+    private mutating func expand(_ n: Int32, into buffer: inout [Int32], from start: Int, canEnd: inout Bool) {
+        var n = n
+        while true {
+            let pos = Int(arena.position[Int(n)])
+            let e = grammar.elements[pos]
+            switch e.kind {
+            case .end:
+                let up = arena.parent[Int(n)]
+                if up < 0 { canEnd = true; return }
+                n = up
+            case .chars:
+                var k = start
+                while k < buffer.count {
+                    if buffer[k] == n { return }
+                    k += 1
+                }
+                buffer.append(n)
+                return
+            case .reference:
+                let up = arena.parent[Int(n)]
+                // A reference at the end of its alternative continues straight with the parent.
+                let continuation = grammar.elements[pos + 1].kind == .end ? up : arena.node(Int32(pos + 1), up)
+                for alt in grammar.alternatives[Int(e.argument)] {
+                    expandStart(alt, continuation: continuation, into: &buffer, from: start, canEnd: &canEnd)
+                }
+                return
+            }
+        }
+    }
+
+    private mutating func expandStart(
+        _ alt: Int32, continuation: Int32, into buffer: inout [Int32], from start: Int, canEnd: inout Bool
+    ) {
+        if grammar.elements[Int(alt)].kind == .end {
+            if continuation < 0 { canEnd = true } else { expand(continuation, into: &buffer, from: start, canEnd: &canEnd) }
+        } else {
+            expand(arena.node(alt, continuation), into: &buffer, from: start, canEnd: &canEnd)
+        }
+    }
+
+    /// Rebuilds the arena with only the nodes the current stacks use.
+    private mutating func compact() {
+        let old = arena
+        var fresh = GrammarStackArena()
+        var map: [Int32: Int32] = [:]
+        func copy(_ n: Int32) -> Int32 {
+            if n < 0 { return n }
+            if let m = map[n] { return m }
+            // Chains are copied parent first; they are short (one node per open rule).
+            var chain: [Int32] = []
+            var k = n
+            while k >= 0, map[k] == nil { chain.append(k); k = old.parent[Int(k)] }
+            var up = k < 0 ? -1 : map[k]!
+            for c in chain.reversed() {
+                up = fresh.node(old.position[Int(c)], up)
+                map[c] = up
+            }
+            return map[n]!
+        }
+        tops = tops.map(copy)
+        arena = fresh
+    }
+}

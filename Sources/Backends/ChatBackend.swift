@@ -66,13 +66,17 @@ public struct ChatRequest: Sendable {
     public var parameters: GenerateParameters
     /// Choices to generate.
     public var n: Int
+    /// Values for a stored prompt's `{{variables}}` (when `model` names `prompt:NAME@LABEL`).
+    public var variables: [String: TemplateValue]
 
-    public init(model: String, messages: [TemplateValue], tools: [TemplateValue]? = nil, parameters: GenerateParameters, n: Int = 1) {
+    public init(model: String, messages: [TemplateValue], tools: [TemplateValue]? = nil, parameters: GenerateParameters, n: Int = 1,
+                variables: [String: TemplateValue] = [:]) {
         self.model = model
         self.messages = messages
         self.tools = tools
         self.parameters = parameters
         self.n = n
+        self.variables = variables
     }
 }
 

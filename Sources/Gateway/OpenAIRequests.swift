@@ -66,8 +66,13 @@ enum OpenAIRequests {
         let maxTokens = newer ?? older
         try setMaxTokens(maxTokens, into: &parameters, param: f.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens")
         let (stream, usage) = try streaming(f)
+        var variables: [String: TemplateValue] = [:]
+        if let v = try f.object("variables") {
+            for (key, value) in v.object.pairs { variables[key] = value }
+        }
         return ChatCompletionBody(
-            request: ChatRequest(model: model, messages: messages, tools: tools, parameters: parameters, n: try choices(f)),
+            request: ChatRequest(model: model, messages: messages, tools: tools, parameters: parameters, n: try choices(f),
+                                 variables: variables),
             stream: stream, includeUsage: usage)
     }
 

@@ -129,7 +129,12 @@ async function loadMe() {
 /** At start-up: a stored key that the server no longer accepts (revoked) is dropped. */
 async function start() {
   try {
-    await loadMe();
+    await loadMe().catch(async (error) => {
+      // A server that refuses the stored key outright: drop it and ask again without one.
+      if (error.status !== 401 || !storedKey()) throw error;
+      forgetKey();
+      await loadMe();
+    });
     if (signInRequired() && storedKey()) {
       forgetKey();
       renderIdentity();

@@ -94,6 +94,14 @@ enum JSONNumberGrammar {
         let mlo = Swift.max(0, exclusiveMax ? (-hi).rounded(.down) + 1 : (-hi).rounded(.up))
         let mhi = (-lo - 1).rounded(.down)
         if mlo <= mhi { alts.append("\"-\" " + integer(clamp(mlo), clamp(mhi)) + " " + fraction) }
+        // At an exclusive whole bound, a non-zero fraction still moves the value inside.
+        let nonZero = "\".\" [0-9]{0,14} [1-9]"
+        if exclusiveMin, lo >= 0, lo == lo.rounded(), lo + 1 <= hi {
+            alts.append(integer(clamp(lo), clamp(lo)) + " " + nonZero)
+        }
+        if exclusiveMax, hi <= 0, hi == hi.rounded(), hi - 1 >= lo {
+            alts.append("\"-\" " + integer(clamp(-hi), clamp(-hi)) + " " + nonZero)
+        }
         return group(alts.joined(separator: " | "))
     }
 

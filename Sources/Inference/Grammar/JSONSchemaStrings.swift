@@ -5,8 +5,10 @@
 // character (they produce a subset of what the pattern allows, which is still valid).
 
 enum JSONStringGrammar {
-    /// A character of a JSON string (one escape counts as one character).
-    static let character = "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4} )"
+    /// A character of a JSON string (one escape counts as one character). \u escapes of UTF-16
+    /// surrogates are left out: a lone surrogate is refused by strict JSON parsers.
+    static let character =
+        "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" ( [0-9a-cA-Ce-fE-F] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} ) )"
     /// Characters a class may produce without escaping.
     static let plainExclusions: [ClosedRange<UInt32>] = [0...0x1F, 0x22...0x22, 0x5C...0x5C]
 

@@ -33,6 +33,8 @@ public struct GenerateParameters: Sendable, Equatable {
     public var logprobs: Bool = false
     /// How many most likely alternatives to report at each step (0...20); needs `logprobs`.
     public var topLogprobs: Int = 0
+    /// A grammar the output must follow (GBNF, a JSON Schema or any JSON object); nil: free text.
+    public var grammar: GrammarSpec? = nil
 
     /// The largest `topLogprobs` accepted, as in OpenAI's API.
     public static let maxTopLogprobs = 20
@@ -42,7 +44,7 @@ public struct GenerateParameters: Sendable, Equatable {
         repetitionPenalty: Float = 1.0, penaltyWindow: Int = 64,
         presencePenalty: Float = 0, frequencyPenalty: Float = 0,
         logitBias: [Int: Float] = [:], seed: UInt64? = nil, maxTokens: Int? = nil,
-        stop: [String] = [], logprobs: Bool = false, topLogprobs: Int = 0
+        stop: [String] = [], logprobs: Bool = false, topLogprobs: Int = 0, grammar: GrammarSpec? = nil
     ) {
         self.temperature = temperature
         self.topK = topK
@@ -58,6 +60,7 @@ public struct GenerateParameters: Sendable, Equatable {
         self.stop = stop
         self.logprobs = logprobs
         self.topLogprobs = topLogprobs
+        self.grammar = grammar
     }
 
     /// Greedy decoding: always the most likely token, no penalties.
@@ -97,6 +100,9 @@ public struct GenerateParameters: Sendable, Equatable {
             throw .invalidTopLogprobs(topLogprobs)
         }
         if topLogprobs > 0 && !logprobs { throw .topLogprobsWithoutLogprobs(topLogprobs) }
+        if let grammar {
+            do { _ = try grammar.compile() } catch { throw .invalidGrammar(error) }
+        }
     }
 }
 
@@ -116,6 +122,8 @@ public enum GenerateParametersError: Error, Equatable, CustomStringConvertible {
     case emptyStopString(index: Int)
     case invalidTopLogprobs(Int)
     case topLogprobsWithoutLogprobs(Int)
+    /// The grammar or JSON Schema cannot be compiled.
+    case invalidGrammar(GrammarError)
 
     public var description: String {
         switch self {
@@ -149,6 +157,8 @@ public enum GenerateParametersError: Error, Equatable, CustomStringConvertible {
             "top_logprobs must be between 0 and \(GenerateParameters.maxTopLogprobs), got \(n)."
         case .topLogprobsWithoutLogprobs(let n):
             "top_logprobs is \(n) but logprobs is off; set logprobs to true to get alternatives."
+        case .invalidGrammar(let e):
+            e.description
         }
     }
 }

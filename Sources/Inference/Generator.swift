@@ -13,11 +13,14 @@ public struct Generator<Source: LogitsSource> {
     public let endOfGeneration: Set<Int>
     /// The bytes each token id stands for.
     public let detokenize: @Sendable (Int) -> [UInt8]
+    /// Token bytes for `parameters.grammar` (`GrammarVocabulary.shared(for:)` caches them per
+    /// tokenizer); when nil and a grammar is set, they are built from `detokenize`.
+    public let grammarVocabulary: GrammarVocabulary?
 
     /// A generator; throws when `parameters` are invalid for the source's vocabulary.
     public init(
         source: Source, parameters: GenerateParameters, endOfGeneration: Set<Int>,
-        detokenize: @escaping @Sendable (Int) -> [UInt8]
+        detokenize: @escaping @Sendable (Int) -> [UInt8], grammarVocabulary: GrammarVocabulary? = nil
     ) throws(GenerationError) {
         do {
             try parameters.validate(vocabularySize: source.vocabularySize)
@@ -28,6 +31,7 @@ public struct Generator<Source: LogitsSource> {
         self.parameters = parameters
         self.endOfGeneration = endOfGeneration
         self.detokenize = detokenize
+        self.grammarVocabulary = grammarVocabulary
     }
 
     /// Generates from `prompt`, calling `onEvent` with each `.token` (and a final `.text` if
@@ -51,7 +55,13 @@ public struct Generator<Source: LogitsSource> {
         }
         var sampler: SamplerPipeline
         do {
-            sampler = try SamplerPipeline(parameters: parameters, vocabularySize: source.vocabularySize)
+            var vocabulary = grammarVocabulary
+            if parameters.grammar != nil && vocabulary == nil {
+                vocabulary = GrammarVocabulary(
+                    tokenBytes: (0..<source.vocabularySize).map(detokenize), endOfGeneration: endOfGeneration)
+            }
+            sampler = try SamplerPipeline(
+                parameters: parameters, vocabularySize: source.vocabularySize, grammarVocabulary: vocabulary)
         } catch {
             throw GenerationError.invalidParameters(error)
         }
@@ -110,7 +120,8 @@ public struct Generator<Source: LogitsSource> {
             var delta = stops.append(decoder.append(detokenize(token)))
 
             var ending: FinishReason?
-            if stops.isStopped {
+            let grammarDone = !stops.isStopped && sampler.grammarIsComplete
+            if stops.isStopped || grammarDone {
                 ending = .stop
             } else if let maxTokens = parameters.maxTokens, tokens.count >= maxTokens {
                 ending = .length
@@ -118,7 +129,7 @@ public struct Generator<Source: LogitsSource> {
                 // The chosen token fills the context's last slot; nothing can follow it.
                 ending = .length
             }
-            if ending == .length {
+            if ending == .length || grammarDone {
                 delta += stops.append(decoder.finish())
                 if stops.isStopped { ending = .stop } else { delta += stops.finish() }
             }

@@ -2,6 +2,10 @@
 // order: logit bias → penalties → top-k → top-p → min-p → temperature → seeded draw, or
 // logit bias → penalties → argmax when the temperature is 0. Its buffers are sized to the
 // vocabulary on the first step and reused for every later one.
+//
+// With a grammar, a token is drawn as usual and checked against the grammar (a walk over its few
+// bytes); only when the grammar rejects it is the full mask computed and the token drawn again
+// from the masked logits. Most steps thus cost one check, not a mask.
 
 /// Chooses each next token from raw logits, and remembers what it chose for the penalties.
 public struct SamplerPipeline: Sendable {
@@ -12,10 +16,23 @@ public struct SamplerPipeline: Sendable {
     /// Raw logits copied here so processors never modify the caller's (logprobs need them).
     private var scratch: [Float] = []
     private var candidates = SamplerCandidates()
+    /// The grammar the output follows, when the parameters have one.
+    public private(set) var grammar: GrammarConstraint?
 
-    /// A pipeline for `parameters`, which are validated first.
-    public init(parameters: GenerateParameters, vocabularySize: Int? = nil) throws(GenerateParametersError) {
+    /// A pipeline for `parameters`, which are validated first. A grammar in the parameters needs
+    /// `grammarVocabulary`, the bytes of every token.
+    public init(
+        parameters: GenerateParameters, vocabularySize: Int? = nil, grammarVocabulary: GrammarVocabulary? = nil
+    ) throws(GenerateParametersError) {
         try parameters.validate(vocabularySize: vocabularySize)
+        if let spec = parameters.grammar {
+            guard let grammarVocabulary else { throw .invalidGrammar(GrammarError(.noVocabulary)) }
+            do {
+                grammar = GrammarConstraint(grammar: try spec.compile(), vocabulary: grammarVocabulary)
+            } catch {
+                throw .invalidGrammar(error)
+            }
+        }
         var system = SystemRandomNumberGenerator()
         let seed = parameters.seed ?? system.next()
         self.seed = seed
@@ -55,6 +72,12 @@ public struct SamplerPipeline: Sendable {
 
     /// Chooses the next token from raw logits (one per vocabulary id) without recording it.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        let token = sampleUnconstrained(logits)
+        guard grammar != nil, !grammar!.allows(token) else { return token }
+        return sampleMasked(logits)
+    }
+
+    private mutating func sampleUnconstrained(_ logits: UnsafeBufferPointer<Float>) -> Int {
         if processors.isEmpty {
             candidates.load(logits)
         } else {
@@ -73,6 +96,29 @@ public struct SamplerPipeline: Sendable {
         return candidates.selected ?? 0
     }
 
+    /// Draws again with every token the grammar does not allow at -infinity. With no allowed
+    /// token at all (a grammar no token can continue) it returns an end-of-generation id.
+    private mutating func sampleMasked(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        let mask = grammar!.allowedTokens()
+        guard !mask.isEmpty else { return grammar!.vocabulary.endOfGeneration.first ?? 0 }
+        if scratch.count != logits.count {
+            scratch = [Float](repeating: 0, count: logits.count)
+        }
+        scratch.withUnsafeMutableBufferPointer { s in
+            _ = s.initialize(fromContentsOf: logits)
+            for p in processors { p.process(s) }
+            for i in 0..<s.count where !mask.contains(i) { s[i] = -.infinity }
+            candidates.load(UnsafeBufferPointer(s))
+        }
+        sampler.apply(&candidates)
+        if let chosen = candidates.selected, mask.contains(chosen) { return chosen }
+        // Every allowed token was at -infinity (banned by a logit bias): keep to the grammar.
+        return mask.ids.first!
+    }
+
+    /// Whether the grammar is complete and nothing more may follow (false without a grammar).
+    public var grammarIsComplete: Bool { grammar?.isComplete ?? false }
+
     public mutating func sample(_ logits: [Float]) -> Int {
         logits.withUnsafeBufferPointer { sample($0) }
     }
@@ -80,6 +126,7 @@ public struct SamplerPipeline: Sendable {
     /// Records a token that entered the context (for the penalties).
     public mutating func accept(_ token: Int) {
         for i in processors.indices { processors[i].didSample(token) }
+        grammar?.accept(token)
     }
 
     /// Samples and records the next token.

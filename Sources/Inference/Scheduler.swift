@@ -221,7 +221,8 @@ public final class Scheduler: Sendable {
             do {
                 let sequence = try SequenceState(
                     parameters: job.request.parameters, vocabularySize: model.config.vocabularySize,
-                    endOfGeneration: model.endOfGeneration, prompt: prompt)
+                    endOfGeneration: model.endOfGeneration, prompt: prompt,
+                    grammarVocabulary: job.request.parameters.grammar == nil ? nil : .shared(for: model.tokenizer))
                 best.assign(job, sequence: sequence, now: .now)
                 loop.reused += best.cachedPromptTokens
             } catch {

@@ -111,8 +111,12 @@ struct SequenceState {
     var generated = 0
     var firstTokenAt: ContinuousClock.Instant?
 
-    init(parameters: GenerateParameters, vocabularySize: Int, endOfGeneration: Set<Int>, prompt: [Int]) throws(GenerateParametersError) {
-        sampler = try SamplerPipeline(parameters: parameters, vocabularySize: vocabularySize)
+    init(
+        parameters: GenerateParameters, vocabularySize: Int, endOfGeneration: Set<Int>, prompt: [Int],
+        grammarVocabulary: GrammarVocabulary? = nil
+    ) throws(GenerateParametersError) {
+        sampler = try SamplerPipeline(
+            parameters: parameters, vocabularySize: vocabularySize, grammarVocabulary: grammarVocabulary)
         sampler.prompt(prompt)
         stops = StopSequences(parameters.stop)
         self.parameters = parameters
@@ -151,14 +155,16 @@ struct SequenceState {
         }
         var delta = stops.append(decoder.append(detokenize(token)))
         var ending: FinishReason?
-        if stops.isStopped {
+        // A complete grammar ends the sequence at once: only end-of-generation could follow.
+        let grammarDone = !stops.isStopped && sampler.grammarIsComplete
+        if stops.isStopped || grammarDone {
             ending = .stop
         } else if let maxTokens = parameters.maxTokens, generated >= maxTokens {
             ending = .length
         } else if contextUsed + 1 >= contextLength {
             ending = .length  // the chosen token takes the context's last position
         }
-        if ending == .length {
+        if ending == .length || grammarDone {
             delta += stops.append(decoder.finish())
             if stops.isStopped { ending = .stop } else { delta += stops.finish() }
         }

@@ -59,7 +59,9 @@ let package = Package(
         // The HTTP server: OpenAI-compatible /v1 routes, metrics, middleware.
         .target(
             name: "Gateway",
-            dependencies: ["Backends", "Inference", "ChatTemplates", .product(name: "Hummingbird", package: "hummingbird")]),
+            dependencies: ["Backends", "Inference", "ChatTemplates", .product(name: "Hummingbird", package: "hummingbird")],
+            // The web workbench's files, compiled into the binary (no resource bundle to lose).
+            resources: [.embedInCode("Web")]),
         .executableTarget(
             name: "StudioCLI",
             dependencies: [
@@ -98,7 +100,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            exclude: ["python"]),  // the pytest suite that drives a real `studio serve` (scripts/test.sh runs it)
+            exclude: ["python", "browser"]),  // pytest suites that drive a real `studio serve` (scripts/test.sh runs them)
         .testTarget(
             name: "StudioCLITests",
             dependencies: ["StudioCLI", .product(name: "Crypto", package: "swift-crypto")]),

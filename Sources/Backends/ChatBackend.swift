@@ -68,15 +68,21 @@ public struct ChatRequest: Sendable {
     public var n: Int
     /// Values for a stored prompt's `{{variables}}` (when `model` names `prompt:NAME@LABEL`).
     public var variables: [String: TemplateValue]
+    /// Whether the model may, must, or must not call `tools`.
+    public var toolChoice: ToolChoice
+    /// Whether several calls may be made in one turn (OpenAI's `parallel_tool_calls`).
+    public var parallelToolCalls: Bool
 
     public init(model: String, messages: [TemplateValue], tools: [TemplateValue]? = nil, parameters: GenerateParameters, n: Int = 1,
-                variables: [String: TemplateValue] = [:]) {
+                variables: [String: TemplateValue] = [:], toolChoice: ToolChoice = .auto, parallelToolCalls: Bool = true) {
         self.model = model
         self.messages = messages
         self.tools = tools
         self.parameters = parameters
         self.n = n
         self.variables = variables
+        self.toolChoice = toolChoice
+        self.parallelToolCalls = parallelToolCalls
     }
 }
 
@@ -153,6 +159,8 @@ public enum BackendEvent: Sendable, Equatable {
     /// Text of choice `choice`: one generated token (with its logprobs when asked for), or text
     /// released at the end without a token (then `logprobs` is nil and `tokens` is 0).
     case text(choice: Int, text: String, logprobs: TokenLogprobInfo?, tokens: Int)
+    /// Choice `choice` called a function; `index` counts the choice's calls from 0.
+    case toolCall(choice: Int, index: Int, call: ToolCall)
     /// Choice `choice` is over.
     case finish(choice: Int, reason: ChoiceFinishReason)
     /// The request's usage; the last event of every stream that completes.

@@ -81,9 +81,17 @@ struct ResponseShaper {
         let items: [TemplateValue] = choices.enumerated().map { index, c in
             switch kind {
             case .chat:
+                var message: [(String, TemplateValue)] = [("role", "assistant")]
+                if c.toolCalls.isEmpty {
+                    message.append(("content", .string(c.text)))
+                } else {
+                    message.append(("content", c.text.allSatisfy(\.isWhitespace) ? .null : .string(c.text)))
+                    message.append(("tool_calls", .array(c.toolCalls.map(Self.toolCall))))
+                }
+                message.append(("refusal", .null))
                 return .object([
                     ("index", .int(index)),
-                    ("message", .object([("role", "assistant"), ("content", .string(c.text)), ("refusal", .null)])),
+                    ("message", .object(message)),
                     ("logprobs", logprobs ? .object([("content", .array(c.logprobs.map(Self.chatLogprob)))]) : .null),
                     ("finish_reason", c.finish.map { .string($0.rawValue) } ?? .null),
                 ])
@@ -150,6 +158,31 @@ struct ResponseShaper {
         }
     }
 
+    /// A call as `message.tool_calls` lists it.
+    static func toolCall(_ call: ToolCall) -> TemplateValue {
+        .object([
+            ("id", .string(call.id)), ("type", "function"),
+            ("function", .object([("name", .string(call.name)), ("arguments", .string(call.arguments))])),
+        ])
+    }
+
+    /// A call streamed as OpenAI streams one: a chunk with its id, type and name (arguments
+    /// empty), then a chunk with the arguments.
+    func toolCallChunks(choice: Int, index: Int, call: ToolCall, includeUsage: Bool) -> [TemplateValue] {
+        func delta(_ entry: [(String, TemplateValue)]) -> TemplateValue {
+            chunk([.object([
+                ("index", .int(choice)),
+                ("delta", .object([("tool_calls", .array([.object([("index", .int(index))] + entry)]))])),
+                ("logprobs", .null), ("finish_reason", .null),
+            ])], usage: includeUsage ? .null : nil)
+        }
+        return [
+            delta([("id", .string(call.id)), ("type", "function"),
+                   ("function", .object([("name", .string(call.name)), ("arguments", "")]))]),
+            delta([("function", .object([("arguments", .string(call.arguments))]))]),
+        ]
+    }
+
     /// The last chunk when `stream_options.include_usage` is set: no choices, the usage.
     func usageChunk(_ usage: BackendUsage) -> TemplateValue {
         chunk([], usage: Self.usage(usage))
@@ -159,6 +192,7 @@ struct ResponseShaper {
 /// One choice's text, logprobs and finish reason, gathered from the stream.
 struct ChoiceAccumulator {
     var text = ""
+    var toolCalls: [ToolCall] = []
     var logprobs: [TokenLogprobInfo] = []
     var finish: ChoiceFinishReason?
 }

@@ -96,6 +96,8 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                         }
                         choices[choice].text += text
                         if let logprobs { choices[choice].logprobs.append(logprobs) }
+                    case let .toolCall(choice, _, call):
+                        choices[choice].toolCalls.append(call)
                     case let .finish(choice, reason):
                         choices[choice].finish = reason
                     case let .usage(u):
@@ -146,6 +148,10 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                         try await send(shaper.textChunk(choice: choice, text: text, logprob: logprobs, textOffset: offsets[choice],
                                                         includeUsage: includeUsage))
                         offsets[choice] += text.count
+                    case let .toolCall(choice, index, call):
+                        for chunk in shaper.toolCallChunks(choice: choice, index: index, call: call, includeUsage: includeUsage) {
+                            try await send(chunk)
+                        }
                     case let .finish(choice, reason):
                         try await send(shaper.finishChunk(choice: choice, reason: reason, includeUsage: includeUsage))
                     case let .usage(u):

@@ -1,0 +1,222 @@
+// Streamed model text → ordinary content and tool calls. Three syntaxes are recognised:
+//   • Qwen/Hermes: `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, several in a row for
+//     parallel calls;
+//   • Llama 3: `<|python_tag|>` followed by `{"name": …, "parameters": {…}}` (`;`-separated);
+//   • plain JSON: an output that begins with a call object or an array of them.
+// Text that may still become a call is withheld; text that turns out not to be one (malformed
+// JSON, an unknown function, a tag never closed) is released as content, so nothing is lost.
+
+/// A piece of parsed output.
+public enum ToolCallPiece: Sendable, Equatable {
+    case content(String)
+    case call(ToolCall)
+}
+
+/// The incremental parser of one choice's output.
+public struct ToolCallParser: Sendable {
+    static let open = "<tool_call>"
+    static let close = "</tool_call>"
+    static let pythonTag = "<|python_tag|>"
+
+    private enum Mode {
+        /// Nothing but whitespace seen yet: the output may be a plain-JSON call.
+        case start
+        case text
+        /// Inside `<tool_call>`; `pending` is the text after the tag.
+        case tagged
+        /// The output began with `{` or `[`.
+        case plainJSON
+        /// After `<|python_tag|>`: the rest of the output is the call.
+        case pythonTag
+    }
+
+    private var mode = Mode.start
+    private var pending = ""
+    private let names: Set<String>?
+    /// Calls emitted so far.
+    public private(set) var callCount = 0
+    /// Whether nothing but calls has been emitted since the start or the last call.
+    private var atBoundary = true
+
+    /// - Parameter toolNames: the functions the request offers; a call to any other name is
+    ///   kept as content. Nil accepts any name.
+    public init(toolNames: [String]? = nil) {
+        names = toolNames.map(Set.init)
+    }
+
+    /// Consumes the next piece of generated text.
+    public mutating func feed(_ text: String) -> [ToolCallPiece] {
+        pending += text
+        var out: [ToolCallPiece] = []
+        while step(into: &out, atEnd: false) {}
+        return Self.merged(out)
+    }
+
+    /// The output has ended: whatever is withheld becomes calls or content.
+    public mutating func finish() -> [ToolCallPiece] {
+        var out: [ToolCallPiece] = []
+        while step(into: &out, atEnd: true) {}
+        if !pending.isEmpty {
+            out.append(.content(pending))
+            pending = ""
+        }
+        return Self.merged(out)
+    }
+
+    /// One transition; returns whether to go on.
+    private mutating func step(into out: inout [ToolCallPiece], atEnd: Bool) -> Bool {
+        switch mode {
+        case .start:
+            guard let first = pending.first(where: { !$0.isWhitespace }) else { return false }
+            mode = first == "{" || first == "[" ? .plainJSON : .text
+            return true
+
+        case .text:
+            if let (marker, range) = firstMarker() {
+                // Whitespace between calls (or before the first) is layout, not content.
+                let before = pending[..<range.lowerBound]
+                if !(atBoundary && before.allSatisfy(\.isWhitespace)) { emit(String(before), into: &out) }
+                pending = String(pending[range.upperBound...])
+                mode = marker == Self.open ? .tagged : .pythonTag
+                return true
+            }
+            let keep = atEnd ? 0 : Self.partialMarkerSuffix(pending)
+            let cut = pending.index(pending.endIndex, offsetBy: -keep)
+            if pending[..<cut].allSatisfy(\.isWhitespace) {
+                // Held until something follows; after the last call it is dropped.
+                if atEnd {
+                    if !(atBoundary && callCount > 0) { emit(pending, into: &out) }
+                    pending = ""
+                }
+                return false
+            }
+            emit(String(pending[..<cut]), into: &out)
+            pending = String(pending[cut...])
+            return false
+
+        case .tagged:
+            return stepInTag(into: &out, atEnd: atEnd)
+
+        case .plainJSON:
+            switch JSONExtent.scan(pending.utf8) {
+            case .complete(let end):
+                let cut = pending.utf8.index(pending.startIndex, offsetBy: end)
+                let value = pending[..<cut]
+                if let calls = ToolCallDecoding.calls(in: value, names: names) {
+                    emit(calls, into: &out)
+                } else {
+                    emit(String(value), into: &out)
+                }
+                pending = String(pending[cut...])
+                mode = .text
+                return true
+            case .invalid:
+                mode = .text
+                return true
+            case .incomplete:
+                guard atEnd else { return false }
+                mode = .text
+                return true
+            }
+
+        case .pythonTag:
+            guard atEnd else { return false }
+            if let calls = ToolCallDecoding.calls(in: pending[...], names: names) {
+                emit(calls, into: &out)
+            } else {
+                emit(Self.pythonTag + pending, into: &out)
+            }
+            pending = ""
+            mode = .text
+            return false
+        }
+    }
+
+    /// Inside `<tool_call>`: the call object ends where its braces balance (a tag inside a
+    /// string is not a tag); then the closing tag is expected. A call whose closing tag is
+    /// missing still counts (small models often forget it).
+    private mutating func stepInTag(into out: inout [ToolCallPiece], atEnd: Bool) -> Bool {
+        switch JSONExtent.scan(pending.utf8) {
+        case .complete(let end):
+            let cut = pending.utf8.index(pending.startIndex, offsetBy: end)
+            let after = pending[cut...]
+            let rest = after.drop(while: \.isWhitespace)
+            var consumed = cut
+            if rest.hasPrefix(Self.close) {
+                consumed = pending.index(rest.startIndex, offsetBy: Self.close.count)
+            } else if Self.close.hasPrefix(rest), !atEnd {
+                return false  // the closing tag may still come
+            }
+            if let calls = ToolCallDecoding.calls(in: pending[..<cut], names: names) {
+                emit(calls, into: &out)
+            } else {
+                emit(Self.open + pending[..<consumed], into: &out)
+            }
+            pending = String(pending[consumed...])
+        case .incomplete:
+            guard atEnd else { return false }
+            emit(Self.open + pending, into: &out)
+            pending = ""
+        case .invalid:
+            // Not JSON: everything up to the closing tag (or the end) is content.
+            if let range = pending.range(of: Self.close) {
+                emit(Self.open + pending[..<range.upperBound], into: &out)
+                pending = String(pending[range.upperBound...])
+            } else {
+                guard atEnd else { return false }
+                emit(Self.open + pending, into: &out)
+                pending = ""
+            }
+        }
+        mode = .text
+        return true
+    }
+
+    private func firstMarker() -> (String, Range<String.Index>)? {
+        var best: (String, Range<String.Index>)?
+        for marker in [Self.open, Self.pythonTag] {
+            if let r = pending.range(of: marker), best.map({ r.lowerBound < $0.1.lowerBound }) ?? true {
+                best = (marker, r)
+            }
+        }
+        return best
+    }
+
+    /// Length (in characters) of the longest end of `text` that begins a marker.
+    static func partialMarkerSuffix(_ text: String) -> Int {
+        var longest = 0
+        for marker in [open, pythonTag] {
+            for length in stride(from: min(marker.count - 1, text.count), to: longest, by: -1)
+            where text.hasSuffix(marker.prefix(length)) {
+                longest = length
+                break
+            }
+        }
+        return longest
+    }
+
+    private mutating func emit(_ text: String, into out: inout [ToolCallPiece]) {
+        guard !text.isEmpty else { return }
+        out.append(.content(text))
+        atBoundary = false
+    }
+
+    private mutating func emit(_ calls: [ToolCall], into out: inout [ToolCallPiece]) {
+        for call in calls { out.append(.call(call)) }
+        callCount += calls.count
+        atBoundary = true
+    }
+
+    /// Adjacent content pieces joined.
+    private static func merged(_ pieces: [ToolCallPiece]) -> [ToolCallPiece] {
+        var out: [ToolCallPiece] = []
+        for piece in pieces {
+            if case .content(let b) = piece, case .content(let a)? = out.last {
+                out[out.count - 1] = .content(a + b)
+            } else {
+                out.append(piece)
+            }
+        }
+        return out
+    }
+}

@@ -103,6 +103,7 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
         case .invalidMaxTokens: "max_tokens"
         case .emptyStopString: "stop"
         case .invalidTopLogprobs, .topLogprobsWithoutLogprobs: "top_logprobs"
+        case .invalidGrammar: "response_format"
         }
     }
 }

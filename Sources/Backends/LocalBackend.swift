@@ -97,16 +97,42 @@ public actor LocalBackend: ChatBackend {
 
     public func chat(_ request: ChatRequest) async throws -> BackendResponse {
         let spec = try lookup(request.model)
+        // Tools are offered (through the template) and parsed unless tool_choice is "none".
+        let tools = request.toolChoice == .none ? nil : request.tools.flatMap { $0.isEmpty ? nil : $0 }
+        var parameters = request.parameters
+        if let grammar = try Self.forcedCallGrammar(request, tools: tools) { parameters.grammar = .gbnf(grammar) }
         let engine = try await engine(for: spec)
         let prompt: [Int]
         do {
-            prompt = try engine.prompt.tokens(messages: request.messages, tools: request.tools)
+            prompt = try engine.prompt.tokens(messages: ToolMessages.prepared(request.messages), tools: tools)
         } catch .noMessages {
             throw BackendError.invalidRequest(ChatPromptError.noMessages.description, param: "messages")
         } catch {
             throw BackendError.invalidRequest(error.description, param: "messages")
         }
-        return try start(spec: spec, engine: engine, model: request.model, prompts: [prompt], parameters: request.parameters, n: request.n)
+        let names = tools.map { $0.compactMap { ToolFunction(tool: $0)?.name } }
+        return try start(spec: spec, engine: engine, model: request.model, prompts: [prompt], parameters: parameters, n: request.n,
+                         toolNames: names)
+    }
+
+    /// With tool_choice "required" or a named function, the grammar that makes the output a call.
+    static func forcedCallGrammar(_ request: ChatRequest, tools: [TemplateValue]?) throws(BackendError) -> String? {
+        let functions = (tools ?? []).compactMap(ToolFunction.init(tool:))
+        let forced: [ToolFunction]
+        switch request.toolChoice {
+        case .auto, .none: return nil
+        case .required: forced = functions
+        case .function(let name):
+            forced = functions.filter { $0.name == name }
+            guard !forced.isEmpty else {
+                throw .invalidRequest("'tool_choice' names the function '\(name)', which is not among 'tools'.", param: "tool_choice")
+            }
+        }
+        do {
+            return try ToolCallGrammar.gbnf(functions: forced, parallel: request.parallelToolCalls && request.toolChoice == .required)
+        } catch {
+            throw .invalidRequest(error.description, param: error.param)
+        }
     }
 
     public func completion(_ request: CompletionRequest) async throws -> BackendResponse {
@@ -230,7 +256,8 @@ public actor LocalBackend: ChatBackend {
     // MARK: - Running choices
 
     private func start(
-        spec: LocalModelSpec, engine: Engine, model: String, prompts: [[Int]], parameters: GenerateParameters, n: Int
+        spec: LocalModelSpec, engine: Engine, model: String, prompts: [[Int]], parameters: GenerateParameters, n: Int,
+        toolNames: [String]? = nil
     ) throws -> BackendResponse {
         guard n >= 1 else { throw BackendError.invalidRequest("n must be at least 1, got \(n).", param: "n") }
         guard !prompts.isEmpty else { throw BackendError.invalidRequest("The prompt is empty.", param: "prompt") }
@@ -248,7 +275,7 @@ public actor LocalBackend: ChatBackend {
             throw BackendError(error)
         }
         began(spec.id)
-        let events = Self.merge(tasks, engine: engine, promptTokens: prompts.map(\.count)) { [weak self] in
+        let events = Self.merge(tasks, engine: engine, promptTokens: prompts.map(\.count), toolNames: toolNames) { [weak self] in
             await self?.ended(spec.id)
         }
         let scheduler = engine.scheduler
@@ -258,10 +285,11 @@ public actor LocalBackend: ChatBackend {
         }
     }
 
-    /// Interleaves the tasks' events as choices, then reports usage. Ending the consumer
-    /// cancels every task.
+    /// Interleaves the tasks' events as choices, then reports usage. With `toolNames`, each
+    /// choice's text goes through a tool-call parser. Ending the consumer cancels every task.
     static func merge(
-        _ tasks: [SchedulerTask], engine: Engine, promptTokens: [Int], onEnd: @escaping @Sendable () async -> Void
+        _ tasks: [SchedulerTask], engine: Engine, promptTokens: [Int], toolNames: [String]? = nil,
+        onEnd: @escaping @Sendable () async -> Void
     ) -> AsyncThrowingStream<BackendEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
         let tokenizer = engine.model.tokenizer
@@ -272,16 +300,17 @@ public actor LocalBackend: ChatBackend {
                 let results = try await withThrowingTaskGroup(of: SchedulerResult?.self) { group in
                     for (choice, task) in tasks.enumerated() {
                         group.addTask {
+                            var output = ChoiceOutput(choice: choice, toolNames: toolNames, continuation: continuation)
                             for try await event in task.events {
                                 switch event {
                                 case .token(let t):
                                     let info = t.logprobs.map { Self.describe($0, tokenizer: tokenizer) }
-                                    continuation.yield(.text(choice: choice, text: t.text, logprobs: info, tokens: 1))
+                                    output.text(t.text, logprobs: info, tokens: 1)
                                 case .text(let s):
-                                    continuation.yield(.text(choice: choice, text: s, logprobs: nil, tokens: 0))
+                                    output.text(s, logprobs: nil, tokens: 0)
                                 case .finished(let r):
                                     if r.finishReason != .cancelled {
-                                        continuation.yield(.finish(choice: choice, reason: r.finishReason == .length ? .length : .stop))
+                                        output.finish(r.finishReason == .length ? .length : .stop)
                                     }
                                     return r
                                 }

@@ -49,8 +49,14 @@ enum OpenAIRequests {
             default: throw .wrongType("messages[\(i)].content", expected: "a string or an array of content parts")
             }
         }
-        let tools = try f.array("tools")
+        let tools = try toolList(f)
+        let toolChoice = try toolChoice(f, tools: tools)
+        let parallel = try f.bool("parallel_tool_calls") ?? true
         var parameters = try sampling(f)
+        parameters.grammar = try outputFormat(f)
+        if parameters.grammar != nil, toolChoice == .required || { if case .function = toolChoice { true } else { false } }() {
+            throw .invalidValue("tool_choice", "'tool_choice' that forces a call cannot be combined with 'response_format' or 'grammar'.")
+        }
         let logprobs = try f.bool("logprobs") ?? false
         let top = try f.int("top_logprobs")
         if let top, !(0...GenerateParameters.maxTopLogprobs).contains(top) {
@@ -72,7 +78,7 @@ enum OpenAIRequests {
         }
         return ChatCompletionBody(
             request: ChatRequest(model: model, messages: messages, tools: tools, parameters: parameters, n: try choices(f),
-                                 variables: variables),
+                                 variables: variables, toolChoice: toolChoice, parallelToolCalls: parallel),
             stream: stream, includeUsage: usage)
     }
 
@@ -172,6 +178,116 @@ enum OpenAIRequests {
         }
         _ = try f.string("user")
         return p
+    }
+
+    // MARK: - tools and output formats
+
+    /// What OpenAI allows in a function name.
+    static let functionNameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-".unicodeScalars)
+
+    /// `tools`: `[{"type": "function", "function": {"name", "description"?, "parameters"?}}]`,
+    /// passed on as given (the chat template prints them) once their shape is checked.
+    static func toolList(_ f: RequestFields) throws(APIError) -> [TemplateValue]? {
+        guard let tools = try f.array("tools") else { return nil }
+        var names: Set<String> = []
+        for (i, tool) in tools.enumerated() {
+            let path = "tools[\(i)]"
+            guard case .object(let t) = tool else { throw .wrongType(path, expected: "an object") }
+            let fields = RequestFields(t, prefix: path + ".")
+            guard let type = try fields.string("type") else { throw .missing(path + ".type") }
+            guard type == "function" else {
+                throw .invalidValue(path + ".type", "'\(path).type' must be 'function', got '\(type)'.")
+            }
+            guard let function = try fields.object("function") else { throw .missing(path + ".function") }
+            guard let name = try function.string("name") else { throw .missing(path + ".function.name") }
+            guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy(Self.functionNameCharacters.contains) else {
+                throw .invalidValue(path + ".function.name",
+                                    "'\(path).function.name' must be 1 to 64 letters, digits, underscores or dashes, got '\(name)'.")
+            }
+            guard names.insert(name).inserted else {
+                throw .invalidValue(path + ".function.name", "Two tools are named '\(name)'; tool names must be unique.")
+            }
+            _ = try function.string("description")
+            _ = try function.object("parameters")
+            _ = try function.bool("strict")
+        }
+        return tools
+    }
+
+    /// `tool_choice`: "auto", "none", "required", or `{"type": "function", "function": {"name"}}`.
+    static func toolChoice(_ f: RequestFields, tools: [TemplateValue]?) throws(APIError) -> ToolChoice {
+        let names = (tools ?? []).compactMap { ToolFunction(tool: $0)?.name }
+        let choice: ToolChoice
+        switch f.object["tool_choice"] {
+        case nil, .null?:
+            return .auto
+        case .string(let s)?:
+            switch s {
+            case "auto": choice = .auto
+            case "none": choice = .none
+            case "required": choice = .required
+            default:
+                throw .invalidValue("tool_choice", "'tool_choice' must be 'auto', 'none', 'required' or a function object, got '\(s)'.")
+            }
+        case .object(let o)?:
+            let fields = RequestFields(o, prefix: "tool_choice.")
+            guard try fields.string("type") == "function" else {
+                throw .invalidValue("tool_choice.type", "'tool_choice.type' must be 'function'.")
+            }
+            guard let function = try fields.object("function") else { throw .missing("tool_choice.function") }
+            guard let name = try function.string("name") else { throw .missing("tool_choice.function.name") }
+            guard names.contains(name) else {
+                throw .invalidValue("tool_choice", "'tool_choice' names the function '\(name)', which is not among 'tools'.")
+            }
+            choice = .function(name)
+        default:
+            throw .wrongType("tool_choice", expected: "a string or an object")
+        }
+        if choice == .required && names.isEmpty {
+            throw .invalidValue("tool_choice", "'tool_choice' is 'required' but the request has no 'tools'.")
+        }
+        return choice
+    }
+
+    /// `response_format` and the `grammar` extension (GBNF text) → the grammar the output must
+    /// follow. A schema or grammar that cannot be compiled is a 400 saying why.
+    static func outputFormat(_ f: RequestFields) throws(APIError) -> GrammarSpec? {
+        var spec: GrammarSpec?
+        var param = "response_format"
+        if let format = try f.object("response_format") {
+            guard let type = try format.string("type") else { throw .missing("response_format.type") }
+            switch type {
+            case "text":
+                break
+            case "json_object":
+                spec = .jsonObject
+            case "json_schema":
+                guard let js = try format.object("json_schema") else { throw .missing("response_format.json_schema") }
+                guard try js.string("name") != nil else { throw .missing("response_format.json_schema.name") }
+                _ = try js.string("description")
+                _ = try js.bool("strict")
+                let schema = try js.object("schema")
+                spec = .jsonSchema(schema.map { TemplateValue.object($0.object).jsonString } ?? "{}")
+            default:
+                throw .invalidValue("response_format.type",
+                                    "'response_format.type' must be 'text', 'json_object' or 'json_schema', got '\(type)'.")
+            }
+        }
+        if let gbnf = try f.string("grammar") {
+            guard spec == nil else {
+                throw .invalidValue("grammar", "Send either 'grammar' or a JSON 'response_format', not both.")
+            }
+            spec = .gbnf(gbnf)
+            param = "grammar"
+        }
+        if let spec {
+            do {
+                _ = try spec.compile()
+            } catch {
+                throw APIError(status: .badRequest, message: error.description, param: param, code: "invalid_grammar")
+            }
+        }
+        return spec
     }
 
     static func setMaxTokens(_ value: Int?, into p: inout GenerateParameters, param: String) throws(APIError) {

@@ -28,6 +28,7 @@ public enum Gateway {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+        WebRoutes<GatewayRequestContext>().register(on: router)
         let v1 = router.group("v1")
         if let apiKey, !apiKey.isEmpty { v1.add(middleware: AuthMiddleware(apiKey: apiKey)) }
         OpenAIRoutes(backend: backend, metrics: metrics).register(on: v1)

@@ -3,7 +3,7 @@
 // vote); votes go to /api/votes and the Elo leaderboard is shown below.
 
 import { api, modelChoices, streamChat } from './api.js';
-import { field, formatMs, formatRate, guarded, h, numberOf, select, setOptions, showError, showInfo } from './dom.js';
+import { field, formatMs, formatRate, guarded, h, numberOf, select, setOptions, showError, showInfo, svg } from './dom.js';
 import { appendTokens } from './tokens.js';
 
 const LETTERS = 'ABCD';
@@ -153,15 +153,27 @@ export function create() {
     await loadLeaderboard();
   }
 
+  /** A bar from the 1000 start line: right and green above it, left and red below. */
+  function eloBar(elo, spread) {
+    const width = 160;
+    const mid = width / 2;
+    const length = (Math.abs(elo - 1000) / spread) * (mid - 2);
+    return svg('svg', { class: 'elo-bar', width, height: 12, viewBox: `0 0 ${width} 12`, role: 'img', 'aria-label': `Elo ${elo.toFixed(1)}` },
+      svg('rect', { x: elo >= 1000 ? mid : mid - length, y: 2, width: Math.max(1, length), height: 8, class: elo >= 1000 ? 'up' : 'down' }),
+      svg('line', { x1: mid, x2: mid, y1: 0, y2: 12, class: 'axis' }));
+  }
+
   async function loadLeaderboard() {
     const board = await api('/api/leaderboard');
+    const spread = Math.max(1, ...board.data.map((r) => Math.abs(r.elo - 1000)));
     const rows = board.data.map((r, i) => h('tr', {},
       h('td', {}, String(i + 1)), h('td', { class: 'lb-model' }, r.model), h('td', { class: 'num lb-elo' }, r.elo.toFixed(1)),
+      h('td', {}, eloBar(r.elo, spread)),
       h('td', { class: 'num' }, String(r.wins)), h('td', { class: 'num' }, String(r.losses)), h('td', { class: 'num' }, String(r.ties)),
       h('td', { class: 'num lb-games' }, String(r.games))));
     leaderboard.replaceChildren(h('h2', {}, 'Leaderboard (Elo)'),
       rows.length ? h('table', { class: 'table' },
-        h('thead', {}, h('tr', {}, ...['#', 'Model', 'Elo', 'Wins', 'Losses', 'Ties', 'Games'].map((t) => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ...['#', 'Model', 'Elo', '', 'Wins', 'Losses', 'Ties', 'Games'].map((t) => h('th', {}, t)))),
         h('tbody', {}, rows))
         : h('p', { class: 'muted' }, 'No votes yet.'));
   }

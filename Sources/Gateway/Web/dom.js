@@ -124,3 +124,11 @@ export async function guarded(action) {
     return undefined;
   }
 }
+
+/** Creates an SVG element (attributes only). */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  for (const child of children.flat()) if (child) el.append(child);
+  return el;
+}

@@ -122,6 +122,18 @@ import Testing
         #expect(Self.runByCharacter(later).content == later)
     }
 
+    @Test func fencedJSONCall() {
+        let text = "```json\n{\n  \"name\": \"get_weather\",\n  \"arguments\": {\"city\": \"Paris\"}\n}\n```"
+        let r = Self.runByCharacter(text)
+        #expect(r.calls.map(\.name) == ["get_weather"])
+        #expect(r.content == "")
+        for other in ["```json\n{\"answer\": 1}\n```", "```python\nprint(1)\n```", "``inline``", "```json\n{\"name\": \"add\""] {
+            let o = Self.runByCharacter(other)
+            #expect(o.calls.isEmpty, "\(other)")
+            #expect(o.content == other)
+        }
+    }
+
     @Test func llama3PythonTag() {
         let r = Self.runByCharacter("<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Rome\"}}; {\"name\": \"add\", \"parameters\": {\"a\": 3}}")
         #expect(r.calls.map(\.name) == ["get_weather", "add"])

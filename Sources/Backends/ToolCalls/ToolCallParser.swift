@@ -2,7 +2,8 @@
 //   • Qwen/Hermes: `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, several in a row for
 //     parallel calls;
 //   • Llama 3: `<|python_tag|>` followed by `{"name": …, "parameters": {…}}` (`;`-separated);
-//   • plain JSON: an output that begins with a call object or an array of them.
+//   • plain JSON: an output that begins with a call object or an array of them (also inside a
+//     ```json fence, as small models often write it).
 // Text that may still become a call is withheld; text that turns out not to be one (malformed
 // JSON, an unknown function, a tag never closed) is released as content, so nothing is lost.
 
@@ -26,6 +27,8 @@ public struct ToolCallParser: Sendable {
         case tagged
         /// The output began with `{` or `[`.
         case plainJSON
+        /// The output began with a Markdown fence (```json) line.
+        case fencedJSON
         /// After `<|python_tag|>`: the rest of the output is the call.
         case pythonTag
     }
@@ -67,9 +70,25 @@ public struct ToolCallParser: Sendable {
     private mutating func step(into out: inout [ToolCallPiece], atEnd: Bool) -> Bool {
         switch mode {
         case .start:
-            guard let first = pending.first(where: { !$0.isWhitespace }) else { return false }
-            mode = first == "{" || first == "[" ? .plainJSON : .text
+            let body = pending.drop(while: \.isWhitespace)
+            guard let first = body.first else { return false }
+            if first == "{" || first == "[" {
+                mode = .plainJSON
+            } else if first == "`" {
+                // A fence line (```, ```json) may open a JSON call; wait until the line is whole.
+                guard let newline = body.firstIndex(of: "\n") else {
+                    if atEnd || !("```json".hasPrefix(body) || body.hasPrefix("```")) || body.count > 16 { mode = .text }
+                    return mode == .text
+                }
+                let fence = body[..<newline].filter { !$0.isWhitespace }
+                mode = fence == "```" || fence == "```json" ? .fencedJSON : .text
+            } else {
+                mode = .text
+            }
             return true
+
+        case .fencedJSON:
+            return stepInFence(into: &out, atEnd: atEnd)
 
         case .text:
             if let (marker, range) = firstMarker() {
@@ -167,6 +186,34 @@ public struct ToolCallParser: Sendable {
                 emit(Self.open + pending, into: &out)
                 pending = ""
             }
+        }
+        mode = .text
+        return true
+    }
+
+    /// After a ```json line at the start: a call object, then the closing fence, is a call;
+    /// anything else is ordinary text.
+    private mutating func stepInFence(into out: inout [ToolCallPiece], atEnd: Bool) -> Bool {
+        guard let newline = pending.firstIndex(of: "\n") else { mode = .text; return true }
+        let inner = pending[pending.index(after: newline)...]
+        switch JSONExtent.scan(inner.utf8) {
+        case .complete(let end):
+            let cut = inner.utf8.index(inner.startIndex, offsetBy: end)
+            let rest = inner[cut...].drop(while: \.isWhitespace)
+            var consumed = cut
+            if rest.hasPrefix("```") {
+                consumed = pending.index(rest.startIndex, offsetBy: 3)
+            } else if "```".hasPrefix(rest), !atEnd {
+                return false
+            }
+            if let calls = ToolCallDecoding.calls(in: inner[..<cut], names: names) {
+                emit(calls, into: &out)
+                pending = String(pending[consumed...])
+            }
+        case .incomplete:
+            guard atEnd else { return false }
+        case .invalid:
+            break
         }
         mode = .text
         return true

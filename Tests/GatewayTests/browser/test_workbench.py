@@ -3,6 +3,7 @@ playground streams with a token view, a two-model comparison is voted on, prompt
 diffed, the audit log is searched, keys are created and used to sign in, a pull reports."""
 
 import time
+from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
@@ -59,6 +60,10 @@ def test_static_files_are_served_with_their_types(ui):
         with urllib.request.urlopen(ui.server.base + path, timeout=10) as r:
             assert r.headers["Content-Type"].startswith(kind), (path, r.headers["Content-Type"])
             assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    # Every file of Sources/Gateway/Web is embedded (a new file needs its line in WebRoutes.swift).
+    web = Path(__file__).resolve().parents[3] / "Sources" / "Gateway" / "Web"
+    for file in sorted(web.iterdir()):
+        assert ui.server.status(f"/ui/{file.name}") == 200, f"{file.name} is not served"
     assert ui.server.status("/ui/nothing.js") == 404
     assert ui.server.status("/ui/..%2FPackage.swift") == 404
 

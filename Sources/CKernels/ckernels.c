@@ -896,26 +896,26 @@ CK_AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
 
 #define CK_COL(c) ((const void *)((const char *)a + (c) * stride))
 
-CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) {
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256 acc[4];
     float accm[4] = {0, 0, 0, 0};
-    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
         uint64_t sc, mn;
         unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         __m256i sumi[4];
-        for (int c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (int c = 0; c < nc; c++) sumi[c] = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i lo = _mm256_and_si256(q, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             const __m256i s0 = word_bcast(sc16, 2 * j), s1 = word_bcast(sc16, 2 * j + 1);
-            for (int c = 0; c < 4; c++) {
+            for (int c = 0; c < nc; c++) {
                 const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j));
                 const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j + 32));
                 const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
@@ -923,23 +923,24 @@ CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a,
                 sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
             }
         }
-        for (int c = 0; c < 4; c++) {
+        for (int c = 0; c < nc; c++) {
             const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
             accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
         }
     }
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) - accm[c];
 }
+CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx2(n, x, a, stride, out, 4); }
 
-CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out) {
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out, const int nc) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m1 = _mm256_set1_epi8(1);
     __m256 acc[4];
     float accm[4] = {0, 0, 0, 0};
-    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
         uint64_t sc, mn;
@@ -947,7 +948,7 @@ CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a,
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
         __m256i sumi[4];
-        for (int c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (int c = 0; c < nc; c++) sumi[c] = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4);
@@ -957,7 +958,7 @@ CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a,
             const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
             const __m256i s0 = word_bcast(sc16, 2 * j), s1 = word_bcast(sc16, 2 * j + 1);
-            for (int c = 0; c < 4; c++) {
+            for (int c = 0; c < nc; c++) {
                 const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j));
                 const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j + 32));
                 const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
@@ -965,28 +966,29 @@ CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a,
                 sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
             }
         }
-        for (int c = 0; c < 4; c++) {
+        for (int c = 0; c < nc; c++) {
             const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
             accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
         }
     }
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) - accm[c];
 }
+CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out) { gemmn_q5_K_avx2(n, x, a, stride, out, 4); }
 
-CK_AVX2 static void gemm4_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) {
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc[4];
-    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d);
         const __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
         __m256i sumi[4];
-        for (int c = 0; c < 4; c++) sumi[c] = _mm256_setzero_si256();
+        for (int c = 0; c < nc; c++) sumi[c] = _mm256_setzero_si256();
         for (int nn = 0; nn < 2; nn++) {
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * nn));
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn));
@@ -998,20 +1000,21 @@ CK_AVX2 static void gemm4_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a,
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
             for (int k = 0; k < 4; k++) {
                 const __m256i s = pair_scales_s8(sc, 4 * nn + k);
-                for (int c = 0; c < 4; c++) {
+                for (int c = 0; c < nc; c++) {
                     const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 128 * nn + 32 * k));
                     sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yv), s));
                 }
             }
         }
-        for (int c = 0; c < 4; c++) {
+        for (int c = 0; c < nc; c++) {
             const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
             const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(bias, 5));
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
         }
     }
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]);
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]);
 }
+CK_AVX2 static void gemm4_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) { gemmn_q6_K_avx2(n, x, a, stride, out, 4); }
 
 // Q8_0 and Q5_0: signed weights. The single-row kernels alternate two accumulators over
 // block pairs; the same pattern is kept here per column.
@@ -1471,16 +1474,16 @@ CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 // Four columns: the weights of a block are unpacked once; each column keeps the single-row
 // sequence of float operations.
 #define CK_P_GEMM4_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                             \
-ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+ATTR static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const void *a, size_t stride, float *out, const int nc) {         \
     const int64_t nb = n / 32;                                                                         \
     const char *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
     __m256 acc0[4], acc1[4];                                                                           \
-    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    for (int c = 0; c < nc; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
     int64_t i = 0;                                                                                     \
     for (; i + 1 < nb; i += 2) {                                                                       \
         const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
         const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
-        for (int c = 0; c < 4; c++) {                                                                  \
+        for (int c = 0; c < nc; c++) {                                                                  \
             const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
             const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
             acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);           \
@@ -1490,26 +1493,27 @@ ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, flo
     for (; i < nb; i++) {                                                                              \
         const float xd = h2f_hw(x[i].d);                                                               \
         const __m256i q = VALUES(x + i);                                                               \
-        for (int c = 0; c < 4; c++) {                                                                  \
+        for (int c = 0; c < nc; c++) {                                                                  \
             const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
             acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);             \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
-}
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
+}                                                                                                      \
+ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 4); }
 #define CK_P_GEMM4_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                \
-ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+ATTR static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const void *a, size_t stride, float *out, const int nc) {         \
     const int64_t nb = n / 32;                                                                         \
     const char *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
     __m256 acc0[4], acc1[4];                                                                           \
     float summs[4] = {0, 0, 0, 0};                                                                     \
-    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
+    for (int c = 0; c < nc; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
     int64_t i = 0;                                                                                     \
     for (; i + 1 < nb; i += 2) {                                                                       \
         const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
         const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
         const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
-        for (int c = 0; c < 4; c++) {                                                                  \
+        for (int c = 0; c < nc; c++) {                                                                  \
             const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
             const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
             summs[c] += xm0 * P_S(y[c], i) + xm1 * P_S(y[c], i + 1);                                         \
@@ -1520,14 +1524,15 @@ ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, flo
     for (; i < nb; i++) {                                                                              \
         const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
         const __m256i q = VALUES(x + i);                                                               \
-        for (int c = 0; c < 4; c++) {                                                                  \
+        for (int c = 0; c < nc; c++) {                                                                  \
             const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
             summs[c] += xm * P_S(y[c], i);                                                                \
             acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);         \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
-}
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+}                                                                                                      \
+ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 4); }
 
 CK_P_GEMM4_SIGNED(gemm4_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8, CK_AVX2)
 CK_P_GEMM4_SIGNED(gemm4_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off, CK_AVX2)
@@ -1535,48 +1540,16 @@ CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 
-// Eight columns per weight row where the CPU has AVX-512 F/VL/BW/VNNI (prefill only: on the AMD
-// machine we measure, a single-row kernel with vpdpbusd was slower than the AVX2 one, and the
-// VEX AVX-VNNI form slower still). vpdpbusd sums four u8 x s8 products into each int32 lane
+// Up to eight columns per weight row where the CPU has AVX-512 F/VL/BW/VNNI (prefill, and
+// decode over two or more sequences; a single column stays on AVX2: on the AMD machine we
+// measure, a single-row kernel with vpdpbusd was slower than the AVX2 one, and the VEX AVX-VNNI
+// form slower still). vpdpbusd sums four u8 x s8 products into each int32 lane
 // without saturation; for the offset formats the correction is the accumulator's start value,
 // so the lanes are the same integers as the AVX2 kernels'. Each unpacked weight block serves
-// eight activation rows. Q8_0 (signed weights) stays on 256-bit registers, whose 32 names hold
-// its sixteen accumulators (two per column, as the single-row kernels); the unsigned formats use
-// 512-bit registers (below). All bit-identical to the four-column and single-row kernels.
+// eight activation rows, on 512-bit registers (below); Q8_0's signed weights enter biased by 128.
+// All bit-identical to the four-column and single-row kernels.
 #define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
-CK_AVX512 static inline __m256i z_lanes_s(__m256i q, const char *y, int64_t i) {
-    const __m256i yq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)P_QS(y, i)), q);
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), yq);
-}
-
 #define CK_COLS8 {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3), CK_COL(4), CK_COL(5), CK_COL(6), CK_COL(7)}
-#define CK_P_GEMM8_SIGNED(NAME, BLK, VALUES, LANES)                                                   \
-CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
-    const int64_t nb = n / 32;                                                                         \
-    const char *y[8] = CK_COLS8;                                                                   \
-    __m256 acc0[8], acc1[8];                                                                           \
-    for (int c = 0; c < 8; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
-    int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) {                                                                       \
-        const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
-        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
-        for (int c = 0; c < 8; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);           \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c], i + 1)), acc1[c]);       \
-        }                                                                                              \
-    }                                                                                                  \
-    for (; i < nb; i++) {                                                                              \
-        const float xd = h2f_hw(x[i].d);                                                               \
-        const __m256i q = VALUES(x + i);                                                               \
-        for (int c = 0; c < 8; c++) {                                                                  \
-            const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);             \
-        }                                                                                              \
-    }                                                                                                  \
-    for (int c = 0; c < 8; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
-}
 // The same eight-column kernels on 512-bit registers for the unsigned-value formats: a block
 // pair (i, i+1) fills the two 256-bit halves, so the low half carries exactly the even-block
 // accumulator of the 256-bit kernels and the high half the odd-block one, lane for lane, and the
@@ -1587,7 +1560,9 @@ CK_AVX512 static inline __m512 z_pair_ps(const float *p) {
     const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)p))));
 }
-// CORR: 0 none, 1 the stored correction (Q5_0), 2 half of it (Q4_0). MIN: Z_MIN to add the
+// CORR: 0 none, 1 the stored correction (Q5_0), 2 half of it (Q4_0), 3 eight times it (Q8_0,
+// whose signed values q enter as q + 128: the correction -16 * lane sum times 8 removes the
+// 128 * lane sum they add; the lane sums are exact, so the int32 lanes equal the signed ones). MIN: Z_MIN to add the
 // minimum terms xm * s (Q4_1/Q5_1) in the single-row kernels' order, Z_NOMIN for none (the
 // sum then adds 0.0f, which leaves every value unchanged).
 #define Z_MIN_PAIR summs[c] += h2f_hw(x[i].m) * P_S(y[c], i) + h2f_hw(x[i + 1].m) * P_S(y[c], i + 1)
@@ -1595,12 +1570,12 @@ CK_AVX512 static inline __m512 z_pair_ps(const float *p) {
 #define Z_NOMIN_PAIR (void)0
 #define Z_NOMIN_ONE (void)0
 #define CK_Z_GEMM8(NAME, BLK, VALUES, CORR, MIN)                                                      \
-CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {       \
+CK_AVX512 static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const void *a, size_t stride, float *out, const int nc) {       \
     const int64_t nb = n / 32;                                                                         \
     const char *y[8] = CK_COLS8;                                                                       \
     __m512 acc[8];                                                                                     \
     float summs[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                         \
-    for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();                                         \
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();                                         \
     int64_t i = 0;                                                                                     \
     for (; i < nb; i += 2) {                                                                           \
         const int pair = i + 1 < nb;                                                                   \
@@ -1614,32 +1589,93 @@ CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride
             u = _mm512_zextsi256_si512(VALUES(x + i));                                                 \
         }                                                                                              \
         const __mmask16 keep = pair ? 0xFFFF : 0x00FF;                                                 \
-        for (int c = 0; c < 8; c++) {                                                                  \
+        for (int c = 0; c < nc; c++) {                                                                  \
             const char *pb = P_BASE(y[c], i);                                                          \
             __m512i start = _mm512_setzero_si512();                                                    \
             if (CORR == 1) start = _mm512_loadu_si512((const void *)(pb + 64));                        \
             if (CORR == 2) start = _mm512_srai_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 1);  \
+            if (CORR == 3) start = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 3);  \
             const __m512i p = _mm512_dpbusd_epi32(start, u, _mm512_loadu_si512((const void *)pb));     \
             if (pair) MIN##_PAIR; else MIN##_ONE;                                                      \
             const __m512 d = _mm512_mul_ps(xd, z_pair_ps((const float *)(pb + 128)));                  \
             acc[c] = _mm512_mask3_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[c], keep);                    \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < 8; c++) {                                                                      \
+    for (int c = 0; c < nc; c++) {                                                                      \
         const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1));      \
         const __m256 sum = _mm256_add_ps(_mm512_castps512_ps256(acc[c]), hi);                          \
         out[c] = hsum_ps(sum) + summs[c];                                                              \
     }                                                                                                  \
+}                                                                                                      \
+CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 8); }
+// Two weight rows against the same eight columns: each activation block pair (values,
+// corrections, scales) is loaded once for both rows, which halves the loads that bound the
+// one-row kernel in prefill. Per (row, column) the operations are the one-row kernel's.
+#define CK_Z_GEMM8X2(NAME, BLK, VALUES, CORR, MIN)                                                    \
+CK_AVX512 static void NAME(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *out0, float *out1) { \
+    const BLK *x0 = (const BLK *)w0, *x1 = (const BLK *)w1;                                            \
+    const int64_t nb = n / 32;                                                                         \
+    const char *y[8] = CK_COLS8;                                                                       \
+    __m512 acc0[8], acc1[8];                                                                           \
+    float summs0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, summs1[8] = {0, 0, 0, 0, 0, 0, 0, 0};                  \
+    for (int c = 0; c < 8; c++) { acc0[c] = _mm512_setzero_ps(); acc1[c] = _mm512_setzero_ps(); }     \
+    int64_t i = 0;                                                                                     \
+    for (; i < nb; i += 2) {                                                                           \
+        const int pair = i + 1 < nb;                                                                   \
+        __m512 xd0, xd1;                                                                               \
+        __m512i u0, u1;                                                                                \
+        if (pair) {                                                                                    \
+            xd0 = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f_hw(x0[i].d)), _mm512_set1_ps(h2f_hw(x0[i + 1].d))); \
+            xd1 = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f_hw(x1[i].d)), _mm512_set1_ps(h2f_hw(x1[i + 1].d))); \
+            u0 = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x0 + i)), VALUES(x0 + i + 1), 1);    \
+            u1 = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x1 + i)), VALUES(x1 + i + 1), 1);    \
+        } else {                                                                                       \
+            xd0 = _mm512_set1_ps(h2f_hw(x0[i].d));                                                     \
+            xd1 = _mm512_set1_ps(h2f_hw(x1[i].d));                                                     \
+            u0 = _mm512_zextsi256_si512(VALUES(x0 + i));                                               \
+            u1 = _mm512_zextsi256_si512(VALUES(x1 + i));                                               \
+        }                                                                                              \
+        const __mmask16 keep = pair ? 0xFFFF : 0x00FF;                                                 \
+        for (int c = 0; c < 8; c++) {                                                                  \
+            const char *pb = P_BASE(y[c], i);                                                          \
+            __m512i start = _mm512_setzero_si512();                                                    \
+            if (CORR == 1) start = _mm512_loadu_si512((const void *)(pb + 64));                        \
+            if (CORR == 2) start = _mm512_srai_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 1);  \
+            if (CORR == 3) start = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 3);  \
+            const __m512i yq = _mm512_loadu_si512((const void *)pb);                                   \
+            const __m512i p0 = _mm512_dpbusd_epi32(start, u0, yq);                                     \
+            const __m512i p1 = _mm512_dpbusd_epi32(start, u1, yq);                                     \
+            { const BLK *x = x0; float *summs = summs0; (void)x; (void)summs; if (pair) MIN##_PAIR; else MIN##_ONE; } \
+            { const BLK *x = x1; float *summs = summs1; (void)x; (void)summs; if (pair) MIN##_PAIR; else MIN##_ONE; } \
+            const __m512 ys = z_pair_ps((const float *)(pb + 128));                                    \
+            acc0[c] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(xd0, ys), _mm512_cvtepi32_ps(p0), acc0[c], keep); \
+            acc1[c] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(xd1, ys), _mm512_cvtepi32_ps(p1), acc1[c], keep); \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int c = 0; c < 8; c++) {                                                                      \
+        const __m256 hi0 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc0[c]), 1));    \
+        const __m256 hi1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc1[c]), 1));    \
+        out0[c] = hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(acc0[c]), hi0)) + summs0[c];            \
+        out1[c] = hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(acc1[c]), hi1)) + summs1[c];            \
+    }                                                                                                  \
 }
+CK_Z_GEMM8X2(gemm8x2_q4_0_p_zmm, blk_q4_0, p_u_q4_0, 2, Z_NOMIN)
+CK_Z_GEMM8X2(gemm8x2_q5_0_p_zmm, blk_q5_0, p_u_q5_0, 1, Z_NOMIN)
+CK_Z_GEMM8X2(gemm8x2_q4_1_p_zmm, blk_q4_1, q4_1_values, 0, Z_MIN)
+CK_Z_GEMM8X2(gemm8x2_q5_1_p_zmm, blk_q5_1, q5_1_values, 0, Z_MIN)
+CK_AVX2 static inline __m256i p_u_q8_0_biased(const blk_q8_0 *b) {
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), _mm256_set1_epi8((char)0x80));
+}
+CK_Z_GEMM8X2(gemm8x2_q8_0_p_zmm, blk_q8_0, p_u_q8_0_biased, 3, Z_NOMIN)
+CK_Z_GEMM8(gemm8_q8_0_p_zmm, blk_q8_0, p_u_q8_0_biased, 3, Z_NOMIN)
 CK_Z_GEMM8(gemm8_q4_0_p_zmm, blk_q4_0, p_u_q4_0, 2, Z_NOMIN)
 CK_Z_GEMM8(gemm8_q5_0_p_zmm, blk_q5_0, p_u_q5_0, 1, Z_NOMIN)
 CK_Z_GEMM8(gemm8_q4_1_p_zmm, blk_q4_1, q4_1_values, 0, Z_MIN)
 CK_Z_GEMM8(gemm8_q5_1_p_zmm, blk_q5_1, q5_1_values, 0, Z_MIN)
-CK_P_GEMM8_SIGNED(gemm8_q8_0_p_avx512, blk_q8_0, p_u_q8_0, z_lanes_s)
 
 #define gemm8_q4_0_p_best gemm8_q4_0_p_zmm
 #define gemm8_q5_0_p_best gemm8_q5_0_p_zmm
-#define gemm8_q8_0_p_best gemm8_q8_0_p_avx512
+#define gemm8_q8_0_p_best gemm8_q8_0_p_zmm
 #define gemm8_q4_1_p_best gemm8_q4_1_p_zmm
 #define gemm8_q5_1_p_best gemm8_q5_1_p_zmm
 static int g_avx512 = -1;  // AVX-512 F/VL/BW/VNNI present
@@ -1658,13 +1694,13 @@ static inline int use_avx512(void) {
 // weights and scale vectors of a block shared by eight activation rows, and two 32-element
 // groups per 512-bit register. The integer sums are exact whatever their order, and the float
 // operations are those of the four-column kernels: bit-identical.
-CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) {
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[8] = CK_COLS8;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256 acc[8];
     float accm[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
         uint64_t sc, mn;
@@ -1673,41 +1709,42 @@ CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void
         // The two 32-element groups of each j side by side in one 512-bit register (their
         // activations are contiguous); the halves' int32 sums are added at the end (exact).
         __m512i sumz[8];
-        for (int c = 0; c < 8; c++) sumz[c] = _mm512_setzero_si512();
+        for (int c = 0; c < nc; c++) sumz[c] = _mm512_setzero_si512();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i lo = _mm256_and_si256(q, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             const __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
             const __m512i sz = _mm512_inserti64x4(_mm512_castsi256_si512(word_bcast(sc16, 2 * j)), word_bcast(sc16, 2 * j + 1), 1);
-            for (int c = 0; c < 8; c++) {
+            for (int c = 0; c < nc; c++) {
                 const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 64 * j));
                 sumz[c] = _mm512_add_epi32(sumz[c], _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz));
             }
         }
-        for (int c = 0; c < 8; c++) {
+        for (int c = 0; c < nc; c++) {
             const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(sumz[c]), _mm512_extracti64x4_epi64(sumz[c], 1));
             const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
             accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[c]);
         }
     }
-    for (int c = 0; c < 8; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) - accm[c];
 }
+CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx512(n, x, a, stride, out, 8); }
 
-CK_AVX512 static void gemm8_q6_K_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) {
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q6_K_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[8] = CK_COLS8;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc[8];
-    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d);
         const __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
         __m512i sumz[8];
-        for (int c = 0; c < 8; c++) sumz[c] = _mm512_setzero_si512();
+        for (int c = 0; c < nc; c++) sumz[c] = _mm512_setzero_si512();
         for (int nn = 0; nn < 2; nn++) {
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * nn));
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * nn));
@@ -1722,21 +1759,22 @@ CK_AVX512 static void gemm8_q6_K_avx512(int64_t n, const blk_q6_K *x, const void
                 const __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(q[k]), q[k + 1], 1);
                 const __m512i sz = _mm512_inserti64x4(_mm512_castsi256_si512(pair_scales_s8(sc, 4 * nn + k)),
                                                       pair_scales_s8(sc, 4 * nn + k + 1), 1);
-                for (int c = 0; c < 8; c++) {
+                for (int c = 0; c < nc; c++) {
                     const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 128 * nn + 32 * k));
                     sumz[c] = _mm512_add_epi32(sumz[c], _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz));
                 }
             }
         }
-        for (int c = 0; c < 8; c++) {
+        for (int c = 0; c < nc; c++) {
             const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(sumz[c]), _mm512_extracti64x4_epi64(sumz[c], 1));
             const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
             const __m256i t = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 5));
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
         }
     }
-    for (int c = 0; c < 8; c++) out[c] = hsum_ps(acc[c]);
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]);
 }
+CK_AVX512 static void gemm8_q6_K_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) { gemmn_q6_K_avx512(n, x, a, stride, out, 8); }
 
 int ck_gemm8_q4_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out) {
     if (use_avx2() && use_avx512()) { gemm8_q4_K_avx512(n, w, a, stride, out); return 1; }
@@ -1800,6 +1838,124 @@ CK_P_ENTRY(q5_0, blk_q5_0)
 CK_P_ENTRY(q8_0, blk_q8_0)
 CK_P_ENTRY(q4_1, blk_q4_1)
 CK_P_ENTRY(q5_1, blk_q5_1)
+
+// ---------------------------------------------------------------------------------------------
+// Matmul against a few activation rows (decode of several sequences, the tail of a prefill
+// batch): y[c * y_stride + r] = row r of w . column c, for r < rows and c < cols. Each weight
+// row is unpacked once per block of columns: up to eight with AVX-512 (when the block has at
+// least ck_wide_min_columns columns), else up to four; a lone column uses the single-row
+// kernel. Every kernel keeps the single-row sequence of float operations per column, so the
+// results are bit-identical to one dot product per (row, column).
+
+static int g_wide_min_cols = 2;
+void ck_set_wide_min_columns(int cols) { __atomic_store_n(&g_wide_min_cols, cols, __ATOMIC_RELAXED); }
+
+#define CK_NC_CASES4(FN, x, ab, o, nc)                                                                 \
+    switch (nc) {                                                                                      \
+    case 2: FN(n, x, ab, stride, o, 2); break;                                                         \
+    case 3: FN(n, x, ab, stride, o, 3); break;                                                         \
+    default: FN(n, x, ab, stride, o, 4); break;                                                        \
+    }
+#define CK_NC_CASES8(FN, x, ab, o, nc)                                                                 \
+    switch (nc) {                                                                                      \
+    case 2: FN(n, x, ab, stride, o, 2); break;                                                         \
+    case 3: FN(n, x, ab, stride, o, 3); break;                                                         \
+    case 4: FN(n, x, ab, stride, o, 4); break;                                                         \
+    case 5: FN(n, x, ab, stride, o, 5); break;                                                         \
+    case 6: FN(n, x, ab, stride, o, 6); break;                                                         \
+    case 7: FN(n, x, ab, stride, o, 7); break;                                                         \
+    default: FN(n, x, ab, stride, o, 8); break;                                                        \
+    }
+// Blocks of up to WIDTH columns (outer), each meeting every row (inner); CASES picks the
+// kernel instance for the block's width; X2 (or 0) is a two-row kernel for full blocks of 8.
+#define CK_COLS_LOOP(BLK, WIDTH, DOT1, CASES, NFN, X2)                                                 \
+    const char *wr = (const char *)w, *ac = (const char *)a;                                           \
+    float o[16];                                                                                       \
+    for (int c0 = 0; c0 < cols;) {                                                                     \
+        const int nc = cols - c0 > WIDTH ? WIDTH : cols - c0;                                          \
+        const char *ab = ac + (size_t)c0 * stride;                                                     \
+        float *yb = y + (size_t)c0 * y_stride;                                                         \
+        int64_t r = 0;                                                                                 \
+        if (X2 != ck_x2_none && nc == 8) {                                                             \
+            for (; r + 2 <= rows; r += 2) {                                                            \
+                X2(n, wr + r * row_bytes, wr + (r + 1) * row_bytes, ab, stride, o, o + 8);            \
+                for (int c = 0; c < 8; c++) { yb[(size_t)c * y_stride + r] = o[c]; yb[(size_t)c * y_stride + r + 1] = o[8 + c]; } \
+            }                                                                                          \
+        }                                                                                              \
+        for (; r < rows; r++) {                                                                        \
+            const BLK *x = (const BLK *)(wr + r * row_bytes);                                          \
+            if (nc == 1) o[0] = DOT1(n, x, (const void *)ab);                                          \
+            else { CASES(NFN, x, ab, o, nc) }                                                          \
+            for (int c = 0; c < nc; c++) yb[(size_t)c * y_stride + r] = o[c];                          \
+        }                                                                                              \
+        c0 += nc;                                                                                      \
+    }
+// The X2 argument of formats without a two-row kernel.
+static inline void ck_x2_none(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *o0, float *o1) {
+    (void)n; (void)w0; (void)w1; (void)a; (void)stride; (void)o0; (void)o1;
+}
+#define CK_COLS_SCALAR(BLK, DOT1)                                                                      \
+    const char *wr = (const char *)w, *ac = (const char *)a;                                           \
+    for (int64_t r = 0; r < rows; r++)                                                                 \
+        for (int c = 0; c < cols; c++)                                                                 \
+            y[(size_t)c * y_stride + r] = DOT1(n, (const BLK *)(wr + r * row_bytes), (const void *)(ac + (size_t)c * stride));
+
+#define CK_COLS_SIGNATURE(NAME) \
+    void NAME(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride)
+
+#if CK_X86
+// Formats with four- and eight-column kernels.
+#define CK_COLS_ENTRY_WIDE(NAME, BLK, DOT_AVX2, DOT_SCALAR, N4, N8, X2)                                \
+CK_AVX2 static void NAME##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
+    CK_COLS_LOOP(BLK, 4, DOT_AVX2, CK_NC_CASES4, N4, ck_x2_none)                                              \
+}                                                                                                      \
+CK_AVX512 static void NAME##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
+    CK_COLS_LOOP(BLK, 8, DOT_AVX2, CK_NC_CASES8, N8, X2)                                               \
+}                                                                                                      \
+CK_COLS_SIGNATURE(NAME) {                                                                              \
+    if (!use_avx2()) { CK_COLS_SCALAR(BLK, DOT_SCALAR) return; }                                       \
+    if (cols > 1 && cols >= __atomic_load_n(&g_wide_min_cols, __ATOMIC_RELAXED) && use_avx512())       \
+        NAME##_avx512(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                            \
+    else                                                                                               \
+        NAME##_avx2(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                              \
+}
+// Formats with a four-column kernel only.
+#define CK_COLS_ENTRY_NARROW(NAME, BLK, DOT_AVX2, DOT_SCALAR, N4)                                      \
+CK_AVX2 static void NAME##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
+    CK_COLS_LOOP(BLK, 4, DOT_AVX2, CK_NC_CASES4, N4, ck_x2_none)                                              \
+}                                                                                                      \
+CK_COLS_SIGNATURE(NAME) {                                                                              \
+    if (!use_avx2()) { CK_COLS_SCALAR(BLK, DOT_SCALAR) return; }                                       \
+    NAME##_avx2(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                                  \
+}
+// Formats without a multi-column kernel: one dot product per (row, column).
+#define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
+CK_COLS_SIGNATURE(NAME) { CK_COLS_SCALAR(BLK, DOT) }
+
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_0_p, blk_q4_0, dot_q4_0_p_avx2, dot_q4_0_p_scalar, gemm4_q4_0_p_avx2_n, gemm8_q4_0_p_zmm_n, gemm8x2_q4_0_p_zmm)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q5_0_p, blk_q5_0, dot_q5_0_p_avx2, dot_q5_0_p_scalar, gemm4_q5_0_p_avx2_n, gemm8_q5_0_p_zmm_n, gemm8x2_q5_0_p_zmm)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q8_0_p, blk_q8_0, dot_q8_0_p_avx2, dot_q8_0_p_scalar, gemm4_q8_0_p_avx2_n, gemm8_q8_0_p_zmm_n, gemm8x2_q8_0_p_zmm)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_1_p, blk_q4_1, dot_q4_1_p_avx2, dot_q4_1_p_scalar, gemm4_q4_1_p_avx2_n, gemm8_q4_1_p_zmm_n, gemm8x2_q4_1_p_zmm)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q5_1_p, blk_q5_1, dot_q5_1_p_avx2, dot_q5_1_p_scalar, gemm4_q5_1_p_avx2_n, gemm8_q5_1_p_zmm_n, gemm8x2_q5_1_p_zmm)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_K, blk_q4_K, dot_q4_K_avx2, dot_q4_K_scalar, gemmn_q4_K_avx2, gemmn_q4_K_avx512, ck_x2_none)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q6_K, blk_q6_K, dot_q6_K_avx2, dot_q6_K_scalar, gemmn_q6_K_avx2, gemmn_q6_K_avx512, ck_x2_none)
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_avx2, dot_q5_K_scalar, gemmn_q5_K_avx2)
+#else
+#define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
+CK_COLS_SIGNATURE(NAME) { CK_COLS_SCALAR(BLK, DOT) }
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_0_p, blk_q4_0, dot_q4_0_p_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_0_p, blk_q5_0, dot_q5_0_p_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q8_0_p, blk_q8_0, dot_q8_0_p_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_1_p, blk_q4_1, dot_q4_1_p_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_1_p, blk_q5_1, dot_q5_1_p_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K, blk_q4_K, dot_q4_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q6_K, blk_q6_K, dot_q6_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_scalar)
+#endif
+static float ck_dot_q2_K_any(int64_t n, const blk_q2_K *x, const void *a) { return ck_vec_dot_q2_K_q8_K(n, x, a); }
+static float ck_dot_q3_K_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K(n, x, a); }
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K, blk_q2_K, ck_dot_q2_K_any)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K, blk_q3_K, ck_dot_q3_K_any)
 
 int ck_uses_vnni(void) {
 #if CK_X86

@@ -197,6 +197,34 @@ enum ActivationKind: Equatable {
     }
 }
 
+/// A block of weight rows against a few activation rows (see `ck_gemm_cols_*`): arguments are
+/// elements per row, first weight row, weight row bytes, rows, first activation row, activation
+/// row bytes, columns, first output, output row stride (floats).
+@usableFromInline
+typealias ColumnsKernel = @convention(c) (Int64, UnsafeRawPointer?, Int, Int64, UnsafeRawPointer?, Int, Int32,
+                                          UnsafeMutablePointer<Float>?, Int) -> Void
+
+/// Multi-column kernels, for every quantized weight format.
+@usableFromInline
+func columnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
+    switch format {
+    case .q4_0: return ck_gemm_cols_q4_0_p
+    case .q5_0: return ck_gemm_cols_q5_0_p
+    case .q8_0: return ck_gemm_cols_q8_0_p
+    case .q4_1: return ck_gemm_cols_q4_1_p
+    case .q5_1: return ck_gemm_cols_q5_1_p
+    case .q2_K: return ck_gemm_cols_q2_K
+    case .q3_K: return ck_gemm_cols_q3_K
+    case .q4_K: return ck_gemm_cols_q4_K
+    case .q5_K: return ck_gemm_cols_q5_K
+    case .q6_K: return ck_gemm_cols_q6_K
+    default: return nil
+    }
+}
+
+/// Columns handed to one multi-column kernel call: the widest kernel's width.
+@usableFromInline let matmulColumnBlock = 8
+
 /// One weight matrix of a (possibly fused) matmul and where its output goes.
 @usableFromInline
 struct MatmulPart {
@@ -205,28 +233,15 @@ struct MatmulPart {
     let kind: ActivationKind
     let gemv: PreparedGemv?
     let dot: QuantDot?
-    let gemm4: QuantGemm4?
-    let gemm8: QuantGemm8?
+    let columns: ColumnsKernel?
 
     init(_ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>) {
         self.w = w
         self.y = y
         kind = ActivationKind(w.format)
-        if let p = preparedKernels(w.format) {
-            gemv = p.gemv
-            gemm4 = p.gemm4
-            gemm8 = p.gemm8
-            dot = nil
-        } else {
-            gemv = nil
-            dot = quantDotKernel(w.format)
-            gemm4 = quantGemm4Kernel(w.format)
-            switch w.format {
-            case .q4_K: gemm8 = ck_gemm8_q4_K_q8_K
-            case .q6_K: gemm8 = ck_gemm8_q6_K_q8_K
-            default: gemm8 = nil
-            }
-        }
+        gemv = preparedKernels(w.format)?.gemv
+        dot = gemv == nil ? quantDotKernel(w.format) : nil
+        columns = columnsKernel(w.format)
     }
 
     /// y[b*rows + r] for rows lo..<hi of this matrix and activation rows b0..<b1.
@@ -234,41 +249,23 @@ struct MatmulPart {
     func run(rows lo: Int, _ hi: Int, batch b0: Int, _ b1: Int, qa: UnsafeRawPointer, aRowBytes: Int) {
         let n = Int64(w.cols), rowBytes = w.rowBytes, rows = w.rows
         if b1 - b0 == 1, let gemv {
-            let yb = y + b0 * rows
-            gemv(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b0 * aRowBytes, yb + lo)
+            gemv(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b0 * aRowBytes, y + b0 * rows + lo)
             return
         }
-        var out8 = SIMD8<Float>()
-        withUnsafeMutableBytes(of: &out8) { raw in
-            let o = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-            for r in lo..<hi {
-                let wr = w.base + r * rowBytes
-                var b = b0
-                if let gemm8 {
-                    while b + 8 <= b1, gemm8(n, wr, qa + b * aRowBytes, aRowBytes, o) != 0 {
-                        for k in 0..<8 { y[(b + k) * rows + r] = o[k] }
-                        b += 8
-                    }
-                }
-                if let gemm4 {
-                    while b + 4 <= b1 {
-                        gemm4(n, wr, qa + b * aRowBytes, aRowBytes, o)
-                        y[b * rows + r] = o[0]
-                        y[(b + 1) * rows + r] = o[1]
-                        y[(b + 2) * rows + r] = o[2]
-                        y[(b + 3) * rows + r] = o[3]
-                        b += 4
-                    }
-                }
-                while b < b1 {
-                    if let gemv {
-                        gemv(n, wr, rowBytes, 1, qa + b * aRowBytes, y + b * rows + r)
-                    } else {
-                        y[b * rows + r] = dot.unsafelyUnwrapped(n, wr, qa + b * aRowBytes)
-                    }
-                    b += 1
-                }
+        if let columns {
+            // Each weight row meets up to `matmulColumnBlock` activation rows per kernel call.
+            var b = b0
+            while b < b1 {
+                let nc = min(matmulColumnBlock, b1 - b)
+                columns(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b * aRowBytes, aRowBytes, Int32(nc),
+                        y + b * rows + lo, rows)
+                b += nc
             }
+            return
+        }
+        for r in lo..<hi {
+            let wr = w.base + r * rowBytes
+            for b in b0..<b1 { y[b * rows + r] = dot.unsafelyUnwrapped(n, wr, qa + b * aRowBytes) }
         }
     }
 }
@@ -296,8 +293,9 @@ func matmulShared(_ p0: MatmulPart, _ p1: MatmulPart?, _ p2: MatmulPart?, _ x: U
     if total == 0 { return }
     let aRowBytes = kind.rowBytes(cols)
     pool.workspace.withBuffer(bytes: aRowBytes * batch) { qa in
-        if batch == 1 {
-            kind.quantize(x, qa, count: cols)
+        if batch * cols <= 8 * 4096 {
+            // A few rows (decode of several sequences): cheaper than a dispatch.
+            for b in 0..<batch { kind.quantize(x + b * cols, qa + b * aRowBytes, count: cols) }
         } else {
             pool.parallelFor(batch) { b0, b1 in
                 for b in b0..<b1 { kind.quantize(x + b * cols, qa + b * aRowBytes, count: cols) }
@@ -380,3 +378,7 @@ public var kernelsUseVNNI: Bool { ck_uses_vnni() != 0 }
 /// Keep plain AVX2 kernels instead of AVX-512 VNNI (true) on the calling thread, or return to
 /// automatic selection (false). For tests comparing the two.
 public func forceAVX2Kernels(_ on: Bool) { ck_force_avx2_only(on ? 1 : 0) }
+
+/// Column blocks of at least `columns` activation rows use the AVX-512 kernels (where the CPU
+/// has them); smaller blocks stay on AVX2. Default 2. Process-wide; for measuring and tests.
+public func setWideKernelMinColumns(_ columns: Int) { ck_set_wide_min_columns(Int32(columns)) }

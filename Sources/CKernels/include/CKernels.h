@@ -99,6 +99,25 @@ void ck_gemm4_q5_1_p(int64_t n, const void *w, const void *a, size_t stride, flo
 int ck_gemm8_q4_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
 int ck_gemm8_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, float *out);
 
+// A block of weight rows against a few activation rows: y[c * y_stride + r] = row r of w (rows
+// of `row_bytes`) . (a + c * stride), for r < rows, c < cols. Each weight row is unpacked once
+// per block of up to 8 (AVX-512) or 4 (AVX2) columns; results are bit-identical to one single
+// dot product (ck_gemv_*_p / ck_vec_dot_*) per row and column. Activations are prepared rows
+// for the 32-element formats (_p), Q8_K rows for the K-quants.
+void ck_gemm_cols_q4_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q5_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q8_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q4_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q5_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q2_K(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q3_K(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q4_K(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q5_K(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q6_K(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+// Column blocks of at least `cols` columns use the AVX-512 kernels where the CPU has them
+// (default 2); smaller ones stay on AVX2. For measuring and tests.
+void ck_set_wide_min_columns(int cols);
+
 // Half-precision weight rows x F32 activations.
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);

@@ -1,7 +1,7 @@
 // Playground: one chat with a model (or a prompt version), its parameters, streaming output with
 // a Stop button, and every reply shown as a token view coloured by probability.
 
-import { modelChoices, streamChat } from './api.js';
+import { api, modelChoices, streamChat } from './api.js';
 import { field, formatMs, formatRate, guarded, h, numberOf, select, setOptions, showError } from './dom.js';
 import { appendTokens } from './tokens.js';
 
@@ -41,9 +41,11 @@ export function create(app) {
   let messages = [];
   let running = null;
   const values = {};
+  /** The {{variables}} of the prompt version chosen as the model (`prompt:NAME@REF`), rendered by the server. */
+  let promptVariables = [];
 
   function refreshVariables() {
-    const names = variablesIn([system.value, ...messages.map((m) => m.content), input.value]);
+    const names = [...new Set([...promptVariables, ...variablesIn([system.value, ...messages.map((m) => m.content), input.value])])];
     variables.replaceChildren(...names.map((name) => field(`{{${name}}}`,
       h('input', { 'data-variable': name, value: values[name] ?? '', oninput: (e) => { values[name] = e.target.value; } }))));
     variables.hidden = names.length === 0;
@@ -62,6 +64,22 @@ export function create(app) {
     for (const m of messages) {
       m.view = bubble(m.role, m.view ? [...m.view.childNodes] : m.content);
       if (m.role === 'assistant') m.view.classList.add('tokens');
+    }
+    refreshVariables();
+  }
+
+  async function loadPromptVariables() {
+    promptVariables = [];
+    const ref = /^prompt:([^@]+)(?:@(.+))?$/.exec(model.value);
+    if (ref) {
+      const prompt = await api(`/api/prompts/${encodeURIComponent(ref[1])}`);
+      const numbers = prompt.versions.map((v) => v.version);
+      const wanted = ref[2] === undefined ? Math.max(...numbers) : /^\d+$/.test(ref[2]) ? Number(ref[2]) : prompt.labels?.[ref[2]];
+      const version = prompt.versions.find((v) => v.version === wanted);
+      if (version) {
+        const used = variablesIn([version.system ?? '', ...(version.messages ?? []).map((m) => m.content)]);
+        promptVariables = [...new Set([...(version.variables ?? []), ...used])];
+      }
     }
     refreshVariables();
   }
@@ -93,6 +111,8 @@ export function create(app) {
       ],
       ...parameters(),
     };
+    const serverSide = promptVariables.filter((name) => (values[name] ?? '') !== '');
+    if (serverSide.length) body.variables = Object.fromEntries(serverSide.map((name) => [name, values[name]]));
     const reply = { role: 'assistant', content: '' };
     reply.view = bubble('assistant', '');
     reply.view.classList.add('tokens', 'streaming');
@@ -129,6 +149,7 @@ export function create(app) {
   }
 
   send.addEventListener('click', () => guarded(run));
+  model.addEventListener('change', () => guarded(loadPromptVariables));
   stop.addEventListener('click', () => running?.abort());
   clear.addEventListener('click', () => { messages = []; redraw(); });
   plain.addEventListener('change', () => chat.classList.toggle('plain', plain.checked));
@@ -180,6 +201,7 @@ export function create(app) {
         if (p.seed !== undefined) seed.value = p.seed;
         redraw();
       }
+      await loadPromptVariables();
     },
   };
 }

@@ -185,19 +185,24 @@ def test_prompt_versions_diff_label_and_open_in_playground(ui):
     system = ui.find("#pm-system")
     assert system.get_attribute("value") == "You are terse.\nAnswer in one line.", "the form is not prefilled with v1"
     ui.type("#pm-system", "You are friendly.\nAnswer in one line.")
+    ui.type("#pm-model", SMALL)
     ui.click("#pm-save")
     ui.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#pm-versions tbody tr")) == 2, 30, "v2 not listed")
     ui.choose("#pm-diff-from", "1")
     ui.choose("#pm-diff-to", "2")
     ui.click("#pm-diff-show")
-    removed = ui.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#pm-diff .line.del"))
-    added = ui.find_all("#pm-diff .line.add")
-    same = ui.find_all("#pm-diff .line.same")
-    assert any("You are terse." in line.text for line in removed), [line.text for line in removed]
-    assert any("You are friendly." in line.text for line in added), [line.text for line in added]
-    assert any("Answer in one line." in line.text for line in same)
-    colours = {ui.background(removed[0]), ui.background(added[0]), ui.background(same[0])}
-    assert len(colours) == 3, f"added, removed and unchanged lines look alike: {colours}"
+    # [kind, text, background] of each diff line, read in one go (the view re-renders on each request).
+    lines = ui.wait(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#pm-diff .line')]"
+        ".map(l => [l.className.replace('line ', ''), l.textContent, getComputedStyle(l).backgroundColor])") or None)
+    removed = [t for kind, t, _ in lines if kind == "del"]
+    added = [t for kind, t, _ in lines if kind == "add"]
+    same = [t for kind, t, _ in lines if kind == "same"]
+    assert any("You are terse." in t for t in removed), lines
+    assert any("You are friendly." in t for t in added), lines
+    assert any("Answer in one line." in t for t in same), lines
+    colours = {kind: bg for kind, _, bg in lines}
+    assert len(set(colours.values())) == 3, f"added, removed and unchanged lines look alike: {colours}"
     ui.assert_no_errors()
 
     ui.type("#pm-label-name", "production")
@@ -211,6 +216,19 @@ def test_prompt_versions_diff_label_and_open_in_playground(ui):
     assert "Say hi to {{name}}." in ui.find("#pg-chat").text
     assert ui.find('#pg-variables input[data-variable="name"]').is_displayed()
     ui.assert_no_errors()
+
+    # The label as the model: the server renders the version with the variables the page sends.
+    ui.click("#pg-clear")
+    ui.type("#pg-system", "")
+    ui.choose("#pg-model", "prompt:greeting@production")
+    ui.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '#pg-variables input[data-variable="name"]'))
+    ui.type('#pg-variables input[data-variable="name"]', "Ada")
+    ui.type("#pg-max-tokens", "12")
+    ui.type("#pg-input", "Go.")
+    ui.click("#pg-send")
+    ui.wait(lambda d: d.find_element(By.ID, "pg-finish").text.startswith(("finish:", "failed")), GENERATION_TIMEOUT)
+    ui.assert_no_errors()
+    assert ui.find_all("#pg-chat .msg.assistant .tok")
 
 
 def test_logs_filter_and_detail(ui):

@@ -1,0 +1,132 @@
+// One streamed chunk of an OpenAI-compatible answer → backend events. Chat chunks carry
+// `choices[].delta`, completion chunks `choices[].text`; both may carry logprobs, a
+// finish_reason and (in the last chunk) usage. The usage is held back and reported at the end,
+// because the backend's stream promises usage as its last event.
+
+import ChatTemplates
+
+struct RemoteChunkDecoder {
+    enum Kind { case chat, completion }
+
+    let kind: Kind
+    let choices: Int
+    let remote: String
+    /// The usage the remote reported, if it did.
+    private(set) var usage: BackendUsage?
+
+    init(kind: Kind, choices: Int, remote: String) {
+        self.kind = kind
+        self.choices = choices
+        self.remote = remote
+    }
+
+    /// The events of one `data:` payload (not `[DONE]`).
+    mutating func events(_ data: String) throws(BackendError) -> [BackendEvent] {
+        guard let chunk = try? TemplateValue(jsonString: data), case .object(let object) = chunk else {
+            throw .internalError("The remote '\(remote)' sent an event that is not a JSON object: \(data.prefix(200))")
+        }
+        if object["error"] != nil { throw RemoteErrors.inStream(chunk, remote: remote) }
+        if case .object(let u)? = object["usage"] { usage = Self.usage(u) }
+        guard case .array(let items)? = object["choices"] else { return [] }
+        var events: [BackendEvent] = []
+        for item in items {
+            guard case .object(let choice) = item else { continue }
+            guard case .int(let index)? = choice["index"], (0..<choices).contains(index) else {
+                throw .internalError("The remote '\(remote)' sent a choice outside the \(choices) asked for: \(choice["index"]?.jsonString ?? "no index").")
+            }
+            let text: String
+            let logprobs: [TokenLogprobInfo]
+            switch kind {
+            case .chat:
+                if case .string(let s)? = (choice["delta"] ?? choice["message"])?.objectValue?["content"] { text = s } else { text = "" }
+                logprobs = Self.chatLogprobs(choice["logprobs"])
+            case .completion:
+                if case .string(let s)? = choice["text"] { text = s } else { text = "" }
+                logprobs = Self.completionLogprobs(choice["logprobs"])
+            }
+            events += Self.textEvents(choice: index, text: text, logprobs: logprobs)
+            if case .string(let reason)? = choice["finish_reason"] {
+                events.append(.finish(choice: index, reason: ChoiceFinishReason(rawValue: reason) ?? .stop))
+            }
+        }
+        return events
+    }
+
+    /// Text events: one per logprob entry when the entries spell the text (each then carries
+    /// its own token's text), else the whole text on the first and the rest without text.
+    static func textEvents(choice: Int, text: String, logprobs: [TokenLogprobInfo]) -> [BackendEvent] {
+        if logprobs.isEmpty {
+            return text.isEmpty ? [] : [.text(choice: choice, text: text, logprobs: nil, tokens: 1)]
+        }
+        if logprobs.map(\.chosen.token).joined() == text {
+            return logprobs.map { .text(choice: choice, text: $0.chosen.token, logprobs: $0, tokens: 1) }
+        }
+        return logprobs.enumerated().map { i, lp in .text(choice: choice, text: i == 0 ? text : "", logprobs: lp, tokens: 1) }
+    }
+
+    static func usage(_ u: TemplateObject) -> BackendUsage {
+        func int(_ v: TemplateValue?) -> Int {
+            switch v {
+            case .int(let i)?: i
+            case .double(let d)?: Int(exactly: d.rounded()) ?? 0
+            default: 0
+            }
+        }
+        let cached = int(u["prompt_tokens_details"]?.objectValue?["cached_tokens"])
+        return BackendUsage(promptTokens: int(u["prompt_tokens"]), completionTokens: int(u["completion_tokens"]), cachedTokens: cached)
+    }
+
+    /// Chat logprobs: `{"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}]}`.
+    static func chatLogprobs(_ value: TemplateValue?) -> [TokenLogprobInfo] {
+        guard case .array(let entries)? = value?.objectValue?["content"] else { return [] }
+        return entries.compactMap { entry in
+            guard let o = entry.objectValue, let chosen = alternative(o) else { return nil }
+            var top: [TokenAlternative] = []
+            if case .array(let alts)? = o["top_logprobs"] {
+                top = alts.compactMap { $0.objectValue.flatMap(alternative) }
+            }
+            return TokenLogprobInfo(chosen: chosen, top: top)
+        }
+    }
+
+    /// Legacy completion logprobs: parallel arrays `tokens`, `token_logprobs`, `top_logprobs`
+    /// (a `{token: logprob}` object per position).
+    static func completionLogprobs(_ value: TemplateValue?) -> [TokenLogprobInfo] {
+        guard let o = value?.objectValue, case .array(let tokens)? = o["tokens"],
+              case .array(let lps)? = o["token_logprobs"], tokens.count == lps.count else { return [] }
+        var tops: [TemplateValue] = []
+        if case .array(let t)? = o["top_logprobs"] { tops = t }
+        return zip(tokens, lps).enumerated().compactMap { i, pair in
+            guard case .string(let token) = pair.0, let lp = number(pair.1) else { return nil }
+            var top: [TokenAlternative] = []
+            if i < tops.count, let alts = tops[i].objectValue {
+                top = alts.pairs.compactMap { t, v in number(v).map { TokenAlternative(token: t, bytes: Array(t.utf8), logprob: $0) } }
+            }
+            return TokenLogprobInfo(chosen: TokenAlternative(token: token, bytes: Array(token.utf8), logprob: lp), top: top)
+        }
+    }
+
+    private static func alternative(_ o: TemplateObject) -> TokenAlternative? {
+        guard case .string(let token)? = o["token"], let lp = number(o["logprob"]) else { return nil }
+        var bytes = Array(token.utf8)
+        if case .array(let b)? = o["bytes"] {
+            bytes = b.compactMap { if case .int(let i) = $0, (0...255).contains(i) { UInt8(i) } else { nil } }
+        }
+        return TokenAlternative(token: token, bytes: bytes, logprob: lp)
+    }
+
+    private static func number(_ v: TemplateValue?) -> Float? {
+        switch v {
+        case .int(let i)?: Float(i)
+        case .double(let d)?: Float(d)
+        default: nil
+        }
+    }
+}
+
+fileprivate extension TemplateValue {
+    var objectValue: TemplateObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+}

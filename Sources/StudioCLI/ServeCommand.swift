@@ -5,6 +5,7 @@ import Gateway
 import Hummingbird
 import Inference
 import ModelHub
+import Store
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +15,11 @@ struct Serve: AsyncParsableCommand {
             requests to one model are generated together (continuous batching over --parallel
             slots); more wait in a bounded queue (429 with Retry-After when it is full).
             Without --model every installed model is served.
+
+            Keys, the audit log and prompts live in $STUDIO_HOME/studio.sqlite. With no key the
+            server is open (and only listens beyond this machine with --no-auth); once
+            `studio keys create` has made one, /v1 and /api need a bearer key. Every request is
+            recorded in the audit log (`studio logs`); --redact masks personal data first.
 
             Examples:
               studio serve --model qwen2.5-coder:0.5b
@@ -49,8 +55,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Threads per model (default: every core).")
     var threads: Int?
 
-    @Option(name: .customLong("api-key"), help: "Require this bearer key on /v1 (default: $STUDIO_API_KEY, or no key).")
+    @Option(name: .customLong("api-key"), help: "Require this bearer key on /v1 and /api, besides the stored keys (default: $STUDIO_API_KEY, or none).")
     var apiKey: String?
+
+    @Flag(name: .customLong("no-auth"), help: "Allow a non-loopback --host while no API key exists (anyone who can reach it may use it).")
+    var noAuth = false
+
+    @Flag(help: "Mask emails, phone, card and IBAN numbers in prompts and responses before the audit log stores them.")
+    var redact = false
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port).") }
@@ -86,14 +98,33 @@ struct Serve: AsyncParsableCommand {
                 keepAlive: try Self.parseDuration(keepAlive)))
             await backend.startKeepAlive()
             let key = apiKey ?? ProcessInfo.processInfo.environment["STUDIO_API_KEY"]
+            let studio = try studioServices(legacyKey: key)
             let (host, port) = (self.host, self.port)
             let names = specs.map(\.id).joined(separator: ", ")
-            let app = Gateway.application(backend: backend, host: host, port: port, apiKey: key) {
+            let app = Gateway.application(backend: backend, host: host, port: port, apiKey: key, studio: studio) {
                 Terminal.error("studio serve: listening on http://\(host):\(port) (models: \(names))")
             }
             try await app.runService()
             await backend.shutdown()
         }
+    }
+
+    /// The store in $STUDIO_HOME (keys, audit log, prompts, votes). Refuses to listen beyond this
+    /// machine while nothing would require a key, unless --no-auth says that is meant.
+    func studioServices(legacyKey: String?) throws -> StudioServices {
+        let home = StudioHome.fromEnvironment()
+        let store = try Store.open(path: StudioDatabase.defaultPath(home: home.root))
+        let hasKey = try legacyKey?.isEmpty == false || store.keys.anyKeyExists()
+        if !Self.isLoopback(host), !hasKey, !noAuth {
+            throw ValidationError(
+                "Refusing to serve on \(host) without an API key: create one with `studio keys create --name NAME`, "
+                    + "or pass --no-auth to serve without keys.")
+        }
+        return StudioServices(store: store, home: home, redact: redact)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The models to serve: each --model resolved (pulled when it is a catalog alias not yet

@@ -13,6 +13,6 @@ struct Studio: AsyncParsableCommand {
               studio run qwen2.5-coder:0.5b "def fib(n):"   complete a prompt
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Chat.self, Serve.self, Tokenize.self, PerplexityCommand.self, BenchCommand.self, Pull.self, Models.self, Inspect.self, Remove.self]
+        subcommands: [Run.self, Chat.self, Serve.self, Tokenize.self, PerplexityCommand.self, BenchCommand.self, Pull.self, Models.self, Inspect.self, Remove.self, Keys.self, Logs.self, Prompts.self]
     )
 }

@@ -54,7 +54,7 @@ export function create(app) {
   async function openRecord(id) {
     const r = await api(`/api/admin/logs/${encodeURIComponent(id)}`);
     const facts = [['Id', r.id], ['Time', formatTime(r.time)], ['Key', `${r.key_name ?? '—'} (${r.key_id ?? 'none'})`],
-      ['Endpoint', r.endpoint], ['Model', r.model], ['Status', r.status], ['Stream', r.stream ? 'yes' : 'no'],
+      ['Request id', r.request_id], ['Endpoint', `${r.method ?? ''} ${r.endpoint ?? ''}`.trim()], ['Model', r.model], ['Status', r.status], ['Stream', r.stream ? 'yes' : 'no'],
       ['Tokens', `${r.prompt_tokens ?? '—'} prompt, ${r.completion_tokens ?? '—'} completion`],
       ['Latency', formatMs(r.latency_ms)], ['TTFT', formatMs(r.ttft_ms)]];
     detail.replaceChildren(h('div', { class: 'card', id: 'lg-record' },

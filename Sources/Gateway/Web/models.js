@@ -49,12 +49,19 @@ export function create() {
     try {
       for await (const event of events('/api/admin/models/pull', { model }, running.signal)) {
         if (event.done) {
-          setProgress(1, `Pulled ${event.model ?? model}.`);
+          const what = event.downloaded === false ? 'already installed, nothing to download' : formatBytes(event.size_bytes);
+          setProgress(1, `Pulled ${event.model ?? model} (${what}).`);
           showInfo(`Pulled ${event.model ?? model}.`);
-        } else {
+        } else if (event.phase === 'downloading') {
           const total = event.total ?? null;
           const fraction = total ? Math.min(1, (event.bytes ?? 0) / total) : null;
-          setProgress(fraction, `${event.phase ?? 'working'}: ${formatBytes(event.bytes ?? 0)}${total ? ` of ${formatBytes(total)}` : ''}`);
+          setProgress(fraction, `Downloading: ${formatBytes(event.bytes ?? 0)}${total ? ` of ${formatBytes(total)}` : ''}`);
+        } else if (event.phase === 'trying') {
+          setProgress(null, `Trying ${event.source}…`);
+        } else if (event.phase === 'source_failed') {
+          setProgress(null, `${event.source} failed (${event.reason}); trying the next source…`);
+        } else if (event.message) {
+          progressText.textContent = event.message;
         }
       }
     } catch (error) {

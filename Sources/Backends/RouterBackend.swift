@@ -1,0 +1,169 @@
+// Several backends behind one: each model is tried on an ordered list of backends, falling back
+// to the next when one fails before producing anything.
+//
+// Fallback happens only before the first event of the answer has been passed on: the router
+// waits for the first token (or the first failure) of every backend that has a successor, and
+// only then hands the answer to the caller. Once a token has gone out, a failure ends the answer
+// with that error: half an answer cannot be taken back, and starting over elsewhere would send
+// the client a second, different beginning.
+
+/// Models matching `pattern` are served by `backends`, tried in this order.
+public struct Route: Sendable, Equatable {
+    /// A model name, or a prefix ending in `*` (`vllm/*`, `qwen*`); `*` alone matches every model.
+    public var pattern: String
+    /// Backend names.
+    public var backends: [String]
+
+    public init(pattern: String, backends: [String]) {
+        self.pattern = pattern
+        self.backends = backends
+    }
+
+    public func matches(_ model: String) -> Bool {
+        pattern.hasSuffix("*") ? model.hasPrefix(pattern.dropLast()) : model == pattern
+    }
+}
+
+/// A route table that names a backend the router does not have.
+public struct RouteError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var pattern: String
+    public var backend: String
+    public var known: [String]
+
+    public var description: String {
+        "The route for '\(pattern)' names the backend '\(backend)', which is not configured (backends: \(known.joined(separator: ", ")))."
+    }
+}
+
+/// Routes requests over named backends with fallback.
+public final class RouterBackend: ChatBackend {
+    public let backends: [(name: String, backend: any ChatBackend)]
+    public let routes: [Route]
+
+    /// - Parameters:
+    ///   - backends: named backends; a model without a route goes to the first that lists it.
+    ///   - routes: checked in order; the first whose pattern matches the model decides.
+    public init(backends: [(name: String, backend: any ChatBackend)], routes: [Route] = []) throws(RouteError) {
+        let names = backends.map(\.name)
+        for route in routes {
+            for name in route.backends where !names.contains(name) {
+                throw RouteError(pattern: route.pattern, backend: name, known: names)
+            }
+        }
+        self.backends = backends
+        self.routes = routes
+    }
+
+    public func models() async -> [BackendModel] {
+        var seen = Set<String>()
+        var all: [BackendModel] = []
+        for (_, backend) in backends {
+            for model in await backend.models() where seen.insert(model.id).inserted { all.append(model) }
+        }
+        return all
+    }
+
+    public func statistics() async -> [BackendModelStats] {
+        var all: [BackendModelStats] = []
+        for (_, backend) in backends { all += await backend.statistics() }
+        return all
+    }
+
+    public func chat(_ request: ChatRequest) async throws -> BackendResponse {
+        try await route(request.model) { try await $0.chat(request) }
+    }
+
+    public func completion(_ request: CompletionRequest) async throws -> BackendResponse {
+        try await route(request.model) { try await $0.completion(request) }
+    }
+
+    // MARK: - Routing
+
+    /// The backends to try for `model`, in order, and whether they were chosen because they
+    /// serve it (a route, a `NAME/` prefix, or their model list) rather than as a last resort.
+    func candidates(for model: String) async -> (backends: [(name: String, backend: any ChatBackend)], known: Bool) {
+        if let route = routes.first(where: { $0.matches(model) }) {
+            return (route.backends.compactMap { name in backends.first { $0.name == name } }, true)
+        }
+        if let slash = model.firstIndex(of: "/"), let named = backends.first(where: { $0.name == model[..<slash] }) {
+            return ([named], true)
+        }
+        var listing: [(name: String, backend: any ChatBackend)] = []
+        for entry in backends {
+            if await entry.backend.models().contains(where: { $0.id == model }) { listing.append(entry) }
+        }
+        // Unlisted names (a local model's other aliases) are offered to every backend in turn.
+        return listing.isEmpty ? (backends, false) : (listing, true)
+    }
+
+    /// Whether a failure lets the next backend try: the backend is down, overloaded or broken,
+    /// or does not have the model. A request that is wrong for every backend (400) is not retried.
+    static func mayFallBack(_ error: BackendError) -> Bool {
+        error.httpStatus >= 500 || error.httpStatus == 429 || error.httpStatus == 404
+    }
+
+    private func route(_ model: String, start: (any ChatBackend) async throws -> BackendResponse) async throws -> BackendResponse {
+        let (candidates, known) = await candidates(for: model)
+        var failures: [(name: String, error: BackendError)] = []
+        for (i, candidate) in candidates.enumerated() {
+            do {
+                let response = try await start(candidate.backend)
+                if i == candidates.count - 1 { return response }
+                return try await Self.afterFirstEvent(response)
+            } catch let error as BackendError where Self.mayFallBack(error) {
+                failures.append((candidate.name, error))
+            }
+        }
+        let real = failures.filter { if case .modelNotFound = $0.error { false } else { true } }
+        if !known || real.isEmpty {
+            throw BackendError.modelNotFound(model, available: await models().map(\.id))
+        }
+        if real.count == 1 { throw real[0].error }
+        let summary = real.map { "\($0.name): \($0.error.description)" }.joined(separator: " ")
+        let message = "No backend could serve '\(model)'. \(summary)"
+        let retries = real.compactMap { if case .busy(_, let s) = $0.error { s } else { nil } }
+        if retries.count == real.count { throw BackendError.busy(message, retryAfterSeconds: retries.min() ?? 1) }
+        throw BackendError.unavailable(message)
+    }
+
+    /// Waits until the answer has produced its first event (or ended), then returns an answer
+    /// that delivers every event. A failure before the first event is thrown here.
+    static func afterFirstEvent(_ response: BackendResponse) async throws -> BackendResponse {
+        let (events, output) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
+        let firstOutcome = AsyncThrowingStream<Void, any Error>.makeStream()
+        let forwarder = Task {
+            var started = false
+            do {
+                for try await event in response.events {
+                    output.yield(event)
+                    if !started {
+                        started = true
+                        firstOutcome.continuation.finish()
+                    }
+                }
+                firstOutcome.continuation.finish()
+                output.finish()
+            } catch {
+                firstOutcome.continuation.finish(throwing: error)
+                output.finish(throwing: error)
+            }
+        }
+        let cancel: @Sendable () -> Void = {
+            forwarder.cancel()
+            response.cancel()
+        }
+        output.onTermination = { _ in cancel() }
+        do {
+            try await withTaskCancellationHandler {
+                for try await _ in firstOutcome.stream {}
+            } onCancel: {
+                cancel()
+            }
+        } catch {
+            cancel()
+            throw error
+        }
+        return BackendResponse(model: response.model, choices: response.choices, promptTokens: response.promptTokens,
+                               events: events, cancel: cancel)
+    }
+}

@@ -109,7 +109,7 @@ public final class RouterBackend: ChatBackend {
             do {
                 let response = try await start(candidate.backend)
                 if i == candidates.count - 1 { return response }
-                return try await Self.afterFirstEvent(response)
+                return try await response.afterFirstEvent()
             } catch let error as BackendError where Self.mayFallBack(error) {
                 failures.append((candidate.name, error))
             }
@@ -124,46 +124,5 @@ public final class RouterBackend: ChatBackend {
         let retries = real.compactMap { if case .busy(_, let s) = $0.error { s } else { nil } }
         if retries.count == real.count { throw BackendError.busy(message, retryAfterSeconds: retries.min() ?? 1) }
         throw BackendError.unavailable(message)
-    }
-
-    /// Waits until the answer has produced its first event (or ended), then returns an answer
-    /// that delivers every event. A failure before the first event is thrown here.
-    static func afterFirstEvent(_ response: BackendResponse) async throws -> BackendResponse {
-        let (events, output) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
-        let firstOutcome = AsyncThrowingStream<Void, any Error>.makeStream()
-        let forwarder = Task {
-            var started = false
-            do {
-                for try await event in response.events {
-                    output.yield(event)
-                    if !started {
-                        started = true
-                        firstOutcome.continuation.finish()
-                    }
-                }
-                firstOutcome.continuation.finish()
-                output.finish()
-            } catch {
-                firstOutcome.continuation.finish(throwing: error)
-                output.finish(throwing: error)
-            }
-        }
-        let cancel: @Sendable () -> Void = {
-            forwarder.cancel()
-            response.cancel()
-        }
-        output.onTermination = { _ in cancel() }
-        do {
-            try await withTaskCancellationHandler {
-                for try await _ in firstOutcome.stream {}
-            } onCancel: {
-                cancel()
-            }
-        } catch {
-            cancel()
-            throw error
-        }
-        return BackendResponse(model: response.model, choices: response.choices, promptTokens: response.promptTokens,
-                               events: events, cancel: cancel)
     }
 }

@@ -69,14 +69,16 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
         if stream {
             return streamed(response, shaper: shaper, includeUsage: includeUsage, start: start)
         }
-        return collected(response, shaper: shaper, start: start)
+        // The status line waits for the first event, so a failure before any output (a model
+        // failing in prefill, a remote's stream breaking) gets its own status instead of 200.
+        return collected(try await response.afterFirstEvent(), shaper: shaper, start: start)
     }
 
-    /// A whole (non-streamed) response. Its body is written when the generation ends; while it
-    /// runs, a space is written every second (JSON allows leading whitespace) so that a client
-    /// that hung up is noticed and its generation cancelled instead of running to the end.
-    /// Refusals come before this point with their own status; a model failure during the
-    /// generation (rare) can then only be reported as an error object in the body.
+    /// A whole (non-streamed) response, started once the generation has produced its first
+    /// event. Its body is written when the generation ends; meanwhile a space is written every
+    /// second (JSON allows leading whitespace) so that a client that hung up is noticed and its
+    /// generation cancelled instead of running to the end. A failure after the first event
+    /// (rare) can then only be reported as an error object in a 200 body.
     private func collected(_ response: BackendResponse, shaper: ResponseShaper, start: ContinuousClock.Instant) -> Response {
         let metrics = self.metrics
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in

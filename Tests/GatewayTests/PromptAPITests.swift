@@ -85,15 +85,4 @@ import Testing
             #expect(rows.first?["elo"] as? Double == 1016 && rows.first?["games"] as? Int == 1)
         }
     }
-
-    @Test func modelsListInstalledServedAndCatalog() async throws {
-        let f = try StudioFixture()
-        try await f.app().test(.router) { client async throws in
-            let models = try decode(try await client.execute(uri: "/api/models", method: .get))
-            let rows = try #require(models["data"] as? [[String: Any]])
-            let words = try #require(rows.first { $0["id"] as? String == "words" })
-            #expect(words["loaded"] as? Bool == true && words["installed"] as? Bool == true)
-            #expect(rows.contains { $0["id"] as? String == "smollm2:135m" && $0["installed"] as? Bool == false })
-        }
-    }
 }

@@ -169,6 +169,7 @@ public final class OpenAICompatibleBackend: ChatBackend {
                 guard done || finished.count == decoder.choices else {
                     throw BackendError.unavailable("The remote '\(remote)' closed the connection before the answer was complete.")
                 }
+                for event in decoder.unfinishedCalls() { continuation.yield(event) }
                 if let usage = decoder.usage { continuation.yield(.usage(usage)) }
                 continuation.finish()
             } catch is CancellationError {

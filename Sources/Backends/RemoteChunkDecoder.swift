@@ -1,7 +1,9 @@
 // One streamed chunk of an OpenAI-compatible answer → backend events. Chat chunks carry
 // `choices[].delta`, completion chunks `choices[].text`; both may carry logprobs, a
 // finish_reason and (in the last chunk) usage. The usage is held back and reported at the end,
-// because the backend's stream promises usage as its last event.
+// because the backend's stream promises usage as its last event. Streamed tool calls arrive in
+// pieces (id and name first, then fragments of the arguments); a call is reported whole when its
+// choice finishes.
 
 import ChatTemplates
 
@@ -13,6 +15,8 @@ struct RemoteChunkDecoder {
     let remote: String
     /// The usage the remote reported, if it did.
     private(set) var usage: BackendUsage?
+    /// Tool calls being assembled: choice → the remote's call index → the call so far.
+    private var calls: [Int: [Int: ToolCall]] = [:]
 
     init(kind: Kind, choices: Int, remote: String) {
         self.kind = kind
@@ -45,11 +49,47 @@ struct RemoteChunkDecoder {
                 logprobs = Self.completionLogprobs(choice["logprobs"])
             }
             events += Self.textEvents(choice: index, text: text, logprobs: logprobs)
+            if case .array(let parts)? = (choice["delta"] ?? choice["message"])?.objectValue?["tool_calls"] {
+                gather(parts, choice: index)
+            }
             if case .string(let reason)? = choice["finish_reason"] {
+                events += finishedCalls(choice: index)
                 events.append(.finish(choice: index, reason: ChoiceFinishReason(rawValue: reason) ?? .stop))
             }
         }
         return events
+    }
+
+    /// Calls of choices the remote never finished (a stream cut short after its calls).
+    mutating func unfinishedCalls() -> [BackendEvent] {
+        calls.keys.sorted().flatMap { finishedCalls(choice: $0) }
+    }
+
+    /// Adds streamed pieces of tool calls: `{index, id, function: {name, arguments}}`. A whole
+    /// answer's calls have no `index`; their position stands in for it.
+    private mutating func gather(_ parts: [TemplateValue], choice: Int) {
+        for (position, part) in parts.enumerated() {
+            guard let p = part.objectValue else { continue }
+            var index = position
+            if case .int(let i)? = p["index"] { index = i }
+            var call = calls[choice, default: [:]][index] ?? ToolCall(id: "", name: "", arguments: "")
+            if case .string(let id)? = p["id"], !id.isEmpty { call.id = id }
+            if let f = p["function"]?.objectValue {
+                if case .string(let name)? = f["name"] { call.name += name }
+                if case .string(let args)? = f["arguments"] { call.arguments += args }
+            }
+            calls[choice, default: [:]][index] = call
+        }
+    }
+
+    /// The assembled calls of a choice, in index order, as events (numbered from 0).
+    private mutating func finishedCalls(choice: Int) -> [BackendEvent] {
+        guard let pending = calls.removeValue(forKey: choice) else { return [] }
+        return pending.sorted { $0.key < $1.key }.enumerated().map { n, entry in
+            var call = entry.value
+            if call.id.isEmpty { call.id = ToolCall.newID() }
+            return .toolCall(choice: choice, index: n, call: call)
+        }
     }
 
     /// Text events: one per logprob entry when the entries spell the text (each then carries

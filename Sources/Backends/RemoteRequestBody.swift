@@ -8,7 +8,11 @@ import Inference
 enum RemoteRequestBody {
     static func chat(_ request: ChatRequest, model: String) -> TemplateValue {
         var fields: [(String, TemplateValue)] = [("model", .string(model)), ("messages", .array(request.messages))]
-        if let tools = request.tools, !tools.isEmpty { fields.append(("tools", .array(tools))) }
+        if let tools = request.tools, !tools.isEmpty {
+            fields.append(("tools", .array(tools)))
+            fields.append(("tool_choice", toolChoice(request.toolChoice)))
+            if !request.parallelToolCalls { fields.append(("parallel_tool_calls", false)) }
+        }
         fields += common(request.parameters, n: request.n)
         if request.parameters.logprobs {
             fields.append(("logprobs", true))
@@ -25,6 +29,15 @@ enum RemoteRequestBody {
         // Completions default to 16 tokens at OpenAI; the Gateway has already applied that.
         if let maxTokens = request.parameters.maxTokens { fields.append(("max_tokens", .int(maxTokens))) }
         return .object(fields)
+    }
+
+    static func toolChoice(_ choice: ToolChoice) -> TemplateValue {
+        switch choice {
+        case .auto: "auto"
+        case .none: "none"
+        case .required: "required"
+        case .function(let name): .object([("type", "function"), ("function", .object([("name", .string(name))]))])
+        }
     }
 
     /// One prompt as a string or an id list; several as a list of them.

@@ -151,6 +151,35 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
         }
     }
 
+    @Test func streamedToolCallsAreAssembledAndForwarded() async throws {
+        let chunks = [
+            #"{"choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]},"finish_reason":null}]}"#,
+            FakeChunks.chatFinish("tool_calls"),
+        ]
+        let tools: [TemplateValue] = [["type": "function", "function": ["name": "get_weather", "parameters": ["type": "object"]]]]
+        try await withFakeRemote({ _ in .events(chunks) }) { server in
+            try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in
+                let request = ChatRequest(model: "m", messages: userMessage, tools: tools, parameters: GenerateParameters(),
+                                          toolChoice: .function("get_weather"), parallelToolCalls: false)
+                let d = await drain(try await remote.chat(request))
+                #expect(d.error == nil)
+                #expect(d.events == [
+                    .toolCall(choice: 0, index: 0, call: ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#)),
+                    .toolCall(choice: 0, index: 1, call: ToolCall(id: "call_2", name: "now", arguments: "{}")),
+                    .finish(choice: 0, reason: .toolCalls),
+                ])
+            }
+            let body = try TemplateValue(jsonString: try #require(server.requests.first).body)
+            guard case .object(let o) = body else { Issue.record("body is not an object"); return }
+            #expect(o["tools"] == .array(tools))
+            #expect(o["tool_choice"] == .object([("type", "function"), ("function", .object([("name", "get_weather")]))]))
+            #expect(o["parallel_tool_calls"] == false)
+        }
+    }
+
     @Test func completionWithLegacyLogprobsAndSeveralPrompts() async throws {
         let logprobs = #"{"tokens":["He","y"],"token_logprobs":[-0.1,-0.2],"top_logprobs":[{"He":-0.1,"Hi":-2.0},{"y":-0.2}],"text_offset":[0,2]}"#
         let chunk = #"{"choices":[{"index":1,"text":"Hey","logprobs":\#(logprobs),"finish_reason":null}]}"#

@@ -16,6 +16,11 @@ struct Serve: AsyncParsableCommand {
             slots); more wait in a bounded queue (429 with Retry-After when it is full).
             Without --model every installed model is served.
 
+            --remote adds another OpenAI-compatible server (vLLM, llama-server, Ollama, studio):
+            its models are served beside the local ones. --route sends a model to backends in
+            order, falling back to the next when one is down, times out or fails before its first
+            token (never in the middle of an answer).
+
             Keys, the audit log and prompts live in $STUDIO_HOME/studio.sqlite. With no key the
             server is open (and only listens beyond this machine with --no-auth); once
             `studio keys create` has made one, /v1 and /api need a bearer key. Every request is
@@ -24,6 +29,8 @@ struct Serve: AsyncParsableCommand {
             Examples:
               studio serve --model qwen2.5-coder:0.5b
               studio serve --model smollm2:135m --model gemma3:270m --port 9000 --keep-alive 10m
+              studio serve --model qwen2.5-coder:0.5b --remote vllm=http://10.0.0.5:8000/v1 \\
+                --remote-key vllm=sk-... --route 'qwen2.5-coder:7b=vllm,local' --route 'big-*=vllm'
               curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\
                 -d '{"model": "qwen2.5-coder:0.5b", "messages": [{"role": "user", "content": "Hi"}]}'
             """)
@@ -64,6 +71,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Mask emails, phone, card and IBAN numbers in prompts and responses before the audit log stores them.")
     var redact = false
 
+    @OptionGroup(title: "Remote engines")
+    var remote: RemoteOptions
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port).") }
         guard (1...256).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 256, got \(parallel).") }
@@ -90,7 +100,7 @@ struct Serve: AsyncParsableCommand {
         try await reportingErrors {
             try CPUSupport.check()
             let specs = try await modelSpecs()
-            guard !specs.isEmpty else {
+            guard !specs.isEmpty || !remote.remotes.isEmpty else {
                 throw ValidationError("No model to serve: pass --model ALIAS (e.g. --model qwen2.5-coder:0.5b) or pull one first.")
             }
             let backend = LocalBackend(models: specs, options: .init(
@@ -101,11 +111,14 @@ struct Serve: AsyncParsableCommand {
             let studio = try studioServices(legacyKey: key)
             let (host, port) = (self.host, self.port)
             let names = specs.map(\.id).joined(separator: ", ")
-            let app = Gateway.application(backend: backend, host: host, port: port, apiKey: key, studio: studio) {
-                Terminal.error("studio serve: listening on http://\(host):\(port) (models: \(names))")
+            let (served, remotes) = try remote.backend(local: backend)
+            let remoteNames = remotes.isEmpty ? "" : "; remotes: " + remotes.map(\.configuration.name).joined(separator: ", ")
+            let app = Gateway.application(backend: served, host: host, port: port, apiKey: key, studio: studio) {
+                Terminal.error("studio serve: listening on http://\(host):\(port) (models: \(names)\(remoteNames))")
             }
             try await app.runService()
             await backend.shutdown()
+            for r in remotes { await r.shutdown() }
         }
     }
 

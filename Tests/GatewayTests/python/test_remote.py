@@ -1,0 +1,149 @@
+"""Routing to a remote OpenAI-compatible engine, with two real `studio serve` processes.
+
+B serves smollm2:135m. A serves qwen2.5-coder:0.5b and smollm2:135m itself, and is started with
+`--remote b=<B>/v1 --route smollm2:135m=b,local`: smollm2 goes to B first and to A's own engine
+when B cannot answer. A second A points at a port where nothing listens, to see the fallback.
+"""
+
+import re
+
+import openai
+import pytest
+
+from conftest import free_port, start_server, stop_server
+
+SMOL = "smollm2:135m"
+QWEN = "qwen2.5-coder:0.5b"
+ASK = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+COMMON = ("--threads", "1", "--ctx", "1024", "--parallel", "2")
+
+
+def completion_tokens(server) -> int:
+    """studio_completion_tokens_total from the server's /metrics."""
+    status, body = server.get("/metrics")
+    assert status == 200
+    match = re.search(rb"^studio_completion_tokens_total (\d+)$", body, re.M)
+    assert match, body[:500]
+    return int(match.group(1))
+
+
+def loaded_models(server) -> set[str]:
+    """Models whose engine is loaded (they have slots in /metrics)."""
+    _, body = server.get("/metrics")
+    return {m.decode() for m in re.findall(rb'^studio_slots\{model="([^"]+)"\}', body, re.M)}
+
+
+def client_for(server):
+    return openai.OpenAI(base_url=server.base + "/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("remote")
+    b = start_server(tmp, "--model", SMOL, *COMMON)
+    try:
+        a = start_server(tmp, "--model", QWEN, "--model", SMOL, *COMMON,
+                         "--remote", f"b={b.base}/v1", "--route", f"{SMOL}=b,local", "--remote-timeout", "60s")
+    except BaseException:
+        stop_server(b)
+        raise
+    yield a, b
+    stop_server(a)
+    stop_server(b)
+
+
+@pytest.fixture(scope="module")
+def orphan(tmp_path_factory):
+    """An A whose remote is down: smollm2 must fall back to its local engine."""
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    a = start_server(tmp_path_factory.mktemp("orphan"), "--model", QWEN, "--model", SMOL, *COMMON,
+                     "--remote", f"b={dead}", "--route", f"{SMOL}=b,local", "--route", "only-remote=b")
+    yield a
+    stop_server(a)
+
+
+def test_models_of_both_are_listed(servers):
+    a, _ = servers
+    ids = [m.id for m in client_for(a).models.list().data]
+    assert ids == [QWEN, SMOL]
+
+
+def test_remote_model_answers_through_a_and_matches_b(servers):
+    a, b = servers
+    before = completion_tokens(b)
+    via_a = client_for(a).chat.completions.create(model=SMOL, messages=ASK, max_tokens=12, temperature=0)
+    direct = client_for(b).chat.completions.create(model=SMOL, messages=ASK, max_tokens=12, temperature=0)
+    assert via_a.model == SMOL
+    assert via_a.choices[0].message.content == direct.choices[0].message.content
+    assert "Paris" in via_a.choices[0].message.content
+    assert via_a.choices[0].finish_reason == direct.choices[0].finish_reason
+    # The usage is B's own count, passed through.
+    assert via_a.usage.prompt_tokens == direct.usage.prompt_tokens
+    assert via_a.usage.completion_tokens == direct.usage.completion_tokens
+    # B generated both answers; A never loaded its own smollm2.
+    assert completion_tokens(b) - before == via_a.usage.completion_tokens + direct.usage.completion_tokens
+    assert SMOL not in loaded_models(a)
+
+
+def test_remote_model_streams_through_a(servers):
+    a, b = servers
+    stream = client_for(a).chat.completions.create(
+        model=SMOL, messages=ASK, max_tokens=12, temperature=0, stream=True, stream_options={"include_usage": True})
+    pieces, finish, usage = [], None, None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.delta.content:
+                pieces.append(choice.delta.content)
+            if choice.finish_reason:
+                finish = choice.finish_reason
+    direct = client_for(b).chat.completions.create(model=SMOL, messages=ASK, max_tokens=12, temperature=0)
+    assert len(pieces) > 1, "the answer should arrive in several chunks"
+    assert "".join(pieces) == direct.choices[0].message.content
+    assert finish == direct.choices[0].finish_reason
+    assert usage is not None and usage.completion_tokens == direct.usage.completion_tokens
+
+
+def test_remote_text_completion_with_logprobs(servers):
+    a, b = servers
+    args = dict(model=SMOL, prompt="The capital of France is", max_tokens=6, temperature=0, logprobs=2)
+    via_a = client_for(a).completions.create(**args)
+    direct = client_for(b).completions.create(**args)
+    assert via_a.choices[0].text == direct.choices[0].text
+    assert via_a.choices[0].logprobs.tokens == direct.choices[0].logprobs.tokens
+    for x, y in zip(via_a.choices[0].logprobs.token_logprobs, direct.choices[0].logprobs.token_logprobs):
+        assert x == pytest.approx(y, abs=1e-4)
+
+
+def test_local_model_still_answers_on_a(servers):
+    a, _ = servers
+    r = client_for(a).chat.completions.create(model=QWEN, messages=ASK, max_tokens=8, temperature=0)
+    assert "Paris" in r.choices[0].message.content
+    assert QWEN in loaded_models(a)
+
+
+def test_unknown_model_is_404(servers):
+    a, _ = servers
+    with pytest.raises(openai.NotFoundError):
+        client_for(a).chat.completions.create(model="no-such-model", messages=ASK, max_tokens=4)
+
+
+def test_down_remote_falls_back_to_the_local_engine(orphan):
+    c = client_for(orphan)
+    r = c.chat.completions.create(model=SMOL, messages=ASK, max_tokens=12, temperature=0)
+    assert "Paris" in r.choices[0].message.content
+    assert SMOL in loaded_models(orphan)
+    stream = c.chat.completions.create(model=SMOL, messages=ASK, max_tokens=12, temperature=0, stream=True)
+    assert "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices) == r.choices[0].message.content
+
+
+def test_a_route_with_no_backend_left_is_503_not_200(orphan):
+    c = client_for(orphan)
+    for stream in (False, True):
+        with pytest.raises(openai.APIStatusError) as e:
+            r = c.chat.completions.create(model="only-remote", messages=ASK, max_tokens=4, stream=stream)
+            if stream:
+                list(r)
+        assert e.value.status_code == 503
+        assert "'b'" in str(e.value)

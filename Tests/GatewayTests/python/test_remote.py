@@ -5,7 +5,11 @@ B serves smollm2:135m. A serves qwen2.5-coder:0.5b and smollm2:135m itself, and 
 when B cannot answer. A second A points at a port where nothing listens, to see the fallback.
 """
 
+import json
 import re
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openai
 import pytest
@@ -147,3 +151,76 @@ def test_a_route_with_no_backend_left_is_503_not_200(orphan):
                 list(r)
         assert e.value.status_code == 503
         assert "'b'" in str(e.value)
+
+
+class FailingRemote(BaseHTTPRequestHandler):
+    """An OpenAI-compatible remote whose generation fails: before its first token for model
+    `fails-early`, after one token for `fails-late` (both after a 200 status line)."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_events(self, events):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for event in events:
+            self.wfile.write(f"data: {event}\n\n".encode())
+            self.wfile.flush()
+
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "x"}
+                                                      for m in ("fails-early", "fails-late")]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        error = json.dumps({"error": {"message": "the engine died", "type": "server_error", "code": 500}})
+        token = json.dumps({"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]})
+        self.send_events([token, error] if request["model"] == "fails-late" else [error])
+        self.close_connection = True
+
+
+@pytest.fixture(scope="module")
+def failing(tmp_path_factory):
+    remote = ThreadingHTTPServer(("127.0.0.1", 0), FailingRemote)
+    threading.Thread(target=remote.serve_forever, daemon=True).start()
+    a = start_server(tmp_path_factory.mktemp("failing"), "--model", SMOL, *COMMON,
+                     "--remote", f"f=http://127.0.0.1:{remote.server_port}/v1")
+    yield a
+    stop_server(a)
+    remote.shutdown()
+
+
+def post(server, body: dict) -> tuple[int, bytes]:
+    request = urllib.request.Request(server.base + "/v1/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_a_failure_before_the_first_token_gets_its_status(failing):
+    """The non-streamed status line waits for the first event, so this is a 500, not a 200."""
+    status, body = post(failing, {"model": "fails-early", "messages": ASK})
+    assert status == 500, body
+    assert "the engine died" in json.loads(body)["error"]["message"]
+
+
+def test_a_failure_after_the_first_token_is_an_error_body(failing):
+    """Documented limit: once generation has started the status is sent; the error is the body."""
+    status, body = post(failing, {"model": "fails-late", "messages": ASK})
+    assert status == 200
+    assert "the engine died" in json.loads(body)["error"]["message"]
+    status, body = post(failing, {"model": "fails-late", "messages": ASK, "stream": True})
+    assert status == 200
+    events = [line[6:] for line in body.decode().splitlines() if line.startswith("data: ")]
+    assert json.loads(events[1])["choices"][0]["delta"]["content"] == "Hel"
+    assert "the engine died" in json.loads(events[-2])["error"]["message"]
+    assert events[-1] == "[DONE]"

@@ -200,24 +200,32 @@ public final class OpenAICompatibleBackend: ChatBackend {
     }
 }
 
-/// The remote's model ids, fetched at most once per lifetime. A failed fetch keeps the last good
-/// list (a remote that is down still names its models, and requests for them fail over) and is
-/// not retried before the lifetime has passed.
+/// The remote's model ids, fetched at most once per lifetime. Only the first call waits for the
+/// remote; later ones get the last list at once while an expired one is refreshed in the
+/// background, so a slow or unreachable remote never delays routing. A failed fetch keeps the
+/// last good list (a remote that is down still names its models, and requests for them fail
+/// over) and is not retried before the lifetime has passed.
 actor RemoteModelList {
     private var ids: [String] = []
     private var fetchedAt: ContinuousClock.Instant?
-    private var refreshing: Task<[String]?, Never>?
+    private var refreshing: Task<Void, Never>?
 
     func ids(lifetime: Duration, fetch: @escaping @Sendable () async throws -> [String]) async -> [String] {
         if let fetchedAt, ContinuousClock.now - fetchedAt < lifetime { return ids }
-        let task = refreshing ?? Task { try? await fetch() }
-        refreshing = task
-        let fresh = await task.value
-        if refreshing == task {
-            refreshing = nil
-            fetchedAt = .now
-            if let fresh { ids = fresh }
+        let first = fetchedAt == nil
+        if refreshing == nil {
+            refreshing = Task {
+                let fresh = try? await fetch()
+                self.store(fresh)
+            }
         }
+        if first, let refreshing { await refreshing.value }
         return ids
+    }
+
+    private func store(_ fresh: [String]?) {
+        if let fresh { ids = fresh }
+        fetchedAt = .now
+        refreshing = nil
     }
 }

@@ -300,6 +300,25 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
         }
     }
 
+    /// A consumer that stops reading (the client went away) closes the connection, which is how
+    /// vLLM, llama-server and Ollama learn to stop generating.
+    @Test func cancellingTheAnswerClosesTheRemoteConnection() async throws {
+        let chunks = (0..<100).map { FakeChunks.chat("t\($0) ") }
+        try await withFakeRemote({ _ in .events(chunks, delay: .milliseconds(50)) }) { server in
+            try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in
+                let r = try await remote.chat(chatRequest("m"))
+                for try await event in r.events {
+                    #expect(event == .text(choice: 0, text: "t0 ", logprobs: nil, tokens: 1))
+                    break
+                }
+                r.cancel()
+                // Waits for the close (bounded, so a failure ends the test instead of hanging it).
+                for _ in 0..<200 where server.closedConnections == 0 { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(server.closedConnections == 1)
+            }
+        }
+    }
+
     @Test func anErrorEventInTheStreamIsThrown() async throws {
         let chunks = [FakeChunks.chat("a"), #"{"error":{"message":"the engine crashed","type":"server_error","code":500}}"#]
         try await withFakeRemote({ _ in .events(chunks) }) { server in

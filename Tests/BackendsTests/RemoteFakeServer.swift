@@ -28,6 +28,7 @@ final class FakeOpenAIServer: @unchecked Sendable {
 
     private let lock = NSLock()
     private var received: [Received] = []
+    private var closed = 0
     private var channel: Channel?
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let reply: @Sendable (Received) -> FakeReply
@@ -39,6 +40,8 @@ final class FakeOpenAIServer: @unchecked Sendable {
     var port: Int { channel?.localAddress?.port ?? 0 }
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
     var requests: [Received] { lock.withLock { received } }
+    /// Connections that have been closed (by either side).
+    var closedConnections: Int { lock.withLock { closed } }
 
     func start() throws {
         let bootstrap = ServerBootstrap(group: group)
@@ -55,6 +58,10 @@ final class FakeOpenAIServer: @unchecked Sendable {
     func stop() {
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
+    }
+
+    fileprivate func connectionClosed() {
+        lock.withLock { closed += 1 }
     }
 
     fileprivate func answer(_ request: Received) -> FakeReply {
@@ -80,6 +87,11 @@ final class FakeOpenAIServer: @unchecked Sendable {
         var body = ByteBuffer()
 
         init(server: FakeOpenAIServer) { self.server = server }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            server.connectionClosed()
+            context.fireChannelInactive()
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
@@ -118,6 +130,7 @@ final class FakeOpenAIServer: @unchecked Sendable {
 
         /// Sends event `index` and schedules the next one.
         func send(_ events: [String], from index: Int, delay: TimeAmount, dropAfter: Int?, context: ChannelHandlerContext) {
+            guard context.channel.isActive else { return }
             if let dropAfter, index >= dropAfter {
                 context.close(promise: nil)
                 return

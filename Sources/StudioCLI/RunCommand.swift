@@ -13,6 +13,8 @@ struct Run: AsyncParsableCommand {
               studio run qwen2.5-coder:0.5b "def fibonacci(n):"
               studio run smollm2:135m "The capital of France is" --temperature 0 --max-tokens 16
               studio run gemma3:270m "Once upon a time" --seed 42 --json
+              studio run qwen2.5-coder:0.5b "A user record as JSON:" --json-schema user.schema.json
+              studio run qwen2.5-coder:0.5b "Answer yes or no:" --grammar yesno.gbnf
             """)
 
     @OptionGroup var options: ModelOptions
@@ -56,21 +58,50 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Recognise special tokens written in the prompt (e.g. <|im_start|>).")
     var special = false
 
+    @Option(name: .customLong("json-schema"), help: "A JSON Schema file: the output is JSON that follows it.")
+    var jsonSchema: String?
+
+    @Option(help: "A GBNF grammar file (start rule `root`): the output follows it.")
+    var grammar: String?
+
     @Flag(help: "Print one JSON object at the end instead of streaming: text, token_ids, prompt_token_ids, prompt_tokens_per_second, tokens_per_second.")
     var json = false
 
     func validate() throws {
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens).") }
         if let context, context < 2 { throw ValidationError("--ctx must be at least 2, got \(context).") }
+        if jsonSchema != nil && grammar != nil {
+            throw ValidationError("Give either --json-schema or --grammar, not both.")
+        }
+    }
+
+    /// The grammar the options ask for, read and checked before the model loads.
+    func grammarSpec() throws(GrammarFileError) -> GrammarSpec? {
+        let (path, kind) = jsonSchema.map { ($0, "JSON Schema") } ?? grammar.map { ($0, "grammar") } ?? (nil, "")
+        guard let path else { return nil }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw .unreadable(path: path, kind: kind, reason: (error as NSError).localizedDescription)
+        }
+        let spec: GrammarSpec = jsonSchema != nil ? .jsonSchema(text) : .gbnf(text)
+        do {
+            _ = try spec.compile()
+        } catch {
+            throw .invalid(path: path, kind: kind, error: error)
+        }
+        return spec
     }
 
     func run() async throws {
         try await reportingErrors {
+            let spec = try grammarSpec()
             let model = try await options.load()
             let parameters = GenerateParameters(
                 temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
                 presencePenalty: presencePenalty, frequencyPenalty: frequencyPenalty, seed: seed,
-                maxTokens: maxTokens, stop: stop)
+                maxTokens: maxTokens, stop: stop, grammar: spec)
             let streaming = !json
             let result = try model.complete(prompt: prompt, parameters: parameters, contextLength: context, parseSpecial: special) { event in
                 guard streaming else { return }
@@ -98,6 +129,21 @@ struct Run: AsyncParsableCommand {
                 Terminal.error(String(format: "[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s, finish: %@]",
                                       t.promptTokens, t.promptTokensPerSecond, t.generatedTokens, t.generationTokensPerSecond, result.finishReason.rawValue))
             }
+        }
+    }
+}
+
+/// A --json-schema or --grammar file that cannot be used.
+enum GrammarFileError: Error, CustomStringConvertible {
+    case unreadable(path: String, kind: String, reason: String)
+    case invalid(path: String, kind: String, error: GrammarError)
+
+    var description: String {
+        switch self {
+        case let .unreadable(path, kind, reason):
+            "Cannot read the \(kind) file \(path): \(reason)"
+        case let .invalid(path, kind, error):
+            "The \(kind) in \(path) cannot be used. \(error.description)"
         }
     }
 }

@@ -1,11 +1,14 @@
 // Several backends behind one: each model is tried on an ordered list of backends, falling back
-// to the next when one fails before producing anything.
+// to the next when one fails before producing anything. A backend that just failed is tried
+// last for a while (`demotion`), so requests do not each wait for a dead remote's timeout.
 //
 // Fallback happens only before the first event of the answer has been passed on: the router
 // waits for the first token (or the first failure) of every backend that has a successor, and
 // only then hands the answer to the caller. Once a token has gone out, a failure ends the answer
 // with that error: half an answer cannot be taken back, and starting over elsewhere would send
 // the client a second, different beginning.
+
+import Synchronization
 
 /// Models matching `pattern` are served by `backends`, tried in this order.
 public struct Route: Sendable, Equatable {
@@ -39,11 +42,17 @@ public struct RouteError: Error, Equatable, CustomStringConvertible, Sendable {
 public final class RouterBackend: ChatBackend {
     public let backends: [(name: String, backend: any ChatBackend)]
     public let routes: [Route]
+    /// How long a backend that failed is tried after the others.
+    public let demotion: Duration
+    /// When each backend last failed (cleared when it answers).
+    private let failedAt = Mutex<[String: ContinuousClock.Instant]>([:])
 
     /// - Parameters:
     ///   - backends: named backends; a model without a route goes to the first that lists it.
     ///   - routes: checked in order; the first whose pattern matches the model decides.
-    public init(backends: [(name: String, backend: any ChatBackend)], routes: [Route] = []) throws(RouteError) {
+    ///   - demotion: how long a backend that failed is tried after the others.
+    public init(backends: [(name: String, backend: any ChatBackend)], routes: [Route] = [],
+                demotion: Duration = .seconds(30)) throws(RouteError) {
         let names = backends.map(\.name)
         for route in routes {
             for name in route.backends where !names.contains(name) {
@@ -52,6 +61,7 @@ public final class RouterBackend: ChatBackend {
         }
         self.backends = backends
         self.routes = routes
+        self.demotion = demotion
     }
 
     public func models() async -> [BackendModel] {
@@ -96,6 +106,13 @@ public final class RouterBackend: ChatBackend {
         return listing.isEmpty ? (backends, false) : (listing, true)
     }
 
+    /// The candidates with those that failed within `demotion` moved to the end (order kept).
+    func healthyFirst(_ candidates: [(name: String, backend: any ChatBackend)]) -> [(name: String, backend: any ChatBackend)] {
+        let now = ContinuousClock.now
+        let failing = failedAt.withLock { failed in Set(failed.filter { now - $0.value < demotion }.keys) }
+        return candidates.filter { !failing.contains($0.name) } + candidates.filter { failing.contains($0.name) }
+    }
+
     /// Whether a failure lets the next backend try: the backend is down, overloaded or broken,
     /// or does not have the model. A request that is wrong for every backend (400) is not retried.
     static func mayFallBack(_ error: BackendError) -> Bool {
@@ -103,15 +120,19 @@ public final class RouterBackend: ChatBackend {
     }
 
     private func route(_ model: String, start: (any ChatBackend) async throws -> BackendResponse) async throws -> BackendResponse {
-        let (candidates, known) = await candidates(for: model)
+        let (listed, known) = await candidates(for: model)
+        let candidates = healthyFirst(listed)
         var failures: [(name: String, error: BackendError)] = []
         for (i, candidate) in candidates.enumerated() {
             do {
                 let response = try await start(candidate.backend)
-                if i == candidates.count - 1 { return response }
-                return try await response.afterFirstEvent()
+                let started = i == candidates.count - 1 ? response : try await response.afterFirstEvent()
+                failedAt.withLock { _ = $0.removeValue(forKey: candidate.name) }
+                return started
             } catch let error as BackendError where Self.mayFallBack(error) {
                 failures.append((candidate.name, error))
+                if case .modelNotFound = error { continue }
+                failedAt.withLock { $0[candidate.name] = .now }
             }
         }
         let real = failures.filter { if case .modelNotFound = $0.error { false } else { true } }

@@ -65,6 +65,21 @@ final class ScriptedBackend: ChatBackend, @unchecked Sendable {
         #expect(counts == [1, 1, 1, 0])
     }
 
+    @Test func aBackendThatFailedIsTriedLastForAWhile() async throws {
+        let a = ScriptedBackend(["m"], .refuse(.unavailable("a is down")))
+        let b = ScriptedBackend(["m"], .answer("b"))
+        let route = [Route(pattern: "m", backends: ["a", "b"])]
+        let router = try RouterBackend(backends: [("a", a), ("b", b)], routes: route)
+        for _ in 0..<3 { #expect(await drain(try await router.chat(chatRequest("m"))).texts == ["b"]) }
+        #expect(a.requests == 1)
+        #expect(b.requests == 3)
+        // Without demotion, the route's order is kept every time.
+        let a2 = ScriptedBackend(["m"], .refuse(.unavailable("a is down")))
+        let plain = try RouterBackend(backends: [("a", a2), ("b", b)], routes: route, demotion: .zero)
+        for _ in 0..<3 { _ = await drain(try await plain.chat(chatRequest("m"))) }
+        #expect(a2.requests == 3)
+    }
+
     @Test func aCallersMistakeIsNotRetriedElsewhere() async throws {
         let a = ScriptedBackend(["m"], .refuse(.invalidRequest("bad temperature", param: "temperature")))
         let b = ScriptedBackend(["m"], .answer("b"))

@@ -41,7 +41,12 @@ function route() {
   if (signInRequired()) return renderSignIn();
   document.getElementById('sign-in')?.remove();
   const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
-  const tab = modules[name] ? name : 'playground';
+  let tab = modules[name] ? name : 'playground';
+  if (document.querySelector(`#tabs a[data-tab="${tab}"]`)?.hidden) {
+    // An admin page while signed in with a key that lacks the admin scope.
+    tab = 'playground';
+    history.replaceState(null, '', '#/playground');
+  }
   for (const a of document.querySelectorAll('#tabs a')) a.classList.toggle('active', a.dataset.tab === tab);
   for (const [n, p] of Object.entries(app.pages)) p.element.hidden = n !== tab;
   const current = page(tab);
@@ -60,6 +65,9 @@ function renderIdentity() {
   fill(who, key ? h('span', {}, 'Signed in as ', h('b', {}, key.name), ` (${(key.scopes ?? []).join(', ')})`)
     : app.me?.auth_required ? 'Not signed in' : 'Open server (no keys)');
   out.hidden = !storedKey();
+  // A key without the admin scope gets 403 from the admin pages: do not offer them.
+  const admin = !key || (key.scopes ?? []).includes('admin');
+  for (const a of document.querySelectorAll('#tabs a[data-admin]')) a.hidden = !admin;
 }
 
 function renderSignIn(message) {

@@ -4,7 +4,8 @@ The server is $STUDIO_BIN (else .build/release/studio, then .build/debug/studio)
 temporary STUDIO_HOME whose models/ links the test models (smollm2:135m, qwen2.5-coder:0.5b)
 from $STUDIO_HOME (default ~/.cache/studio), so each server starts with an empty store. The
 browser is Debian's `chromium` with `chromium-driver` (override with $CHROMIUM_BIN and
-$CHROMEDRIVER_BIN). When a test fails, a screenshot of every page is saved under
+$CHROMEDRIVER_BIN). The page is the one embedded in the binary, unless $STUDIO_WEB_DIR names a
+folder to serve it from (UI development without a rebuild). When a test fails, a screenshot of every page is saved under
 test-output/browser/<test name>/ at the repository root.
 """
 
@@ -84,7 +85,6 @@ def start_server(tmp: Path) -> Server:
                "--parallel", "4", "--ctx", "1024", "--threads", "2"]
     env = {**os.environ, "STUDIO_HOME": str(home)}
     env.pop("STUDIO_API_KEY", None)
-    env.pop("STUDIO_WEB_DIR", None)
     process = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     server = Server(process, port, log, home)
     deadline = time.monotonic() + 60

@@ -3,6 +3,8 @@ playground streams with a token view, a two-model comparison is voted on, prompt
 diffed, the audit log is searched, keys are created and used to sign in, a pull reports."""
 
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -54,8 +56,6 @@ def test_every_page_opens_without_errors(ui):
 
 
 def test_static_files_are_served_with_their_types(ui):
-    import urllib.request
-
     for path, kind in [("/", "text/html"), ("/ui/app.js", "text/javascript"), ("/ui/style.css", "text/css")]:
         with urllib.request.urlopen(ui.server.base + path, timeout=10) as r:
             assert r.headers["Content-Type"].startswith(kind), (path, r.headers["Content-Type"])
@@ -306,9 +306,27 @@ def test_keys_create_then_sign_in_with_it(browser, fresh_server):
     ui.click(revoke)
     ui.click(revoke)
     ui.wait(lambda d: "revoked" in d.find_element(By.CSS_SELECTOR, '#key-table tr[data-name="to-revoke"]').text)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(urllib.error.HTTPError) as refused:
         ui.api("/v1/models", key=other)
-    assert "401" in str(refused.value)
+    assert refused.value.code == 401
+    ui.assert_no_errors()
+
+    # A chat-only key signs in too, without the admin pages.
+    ui.go("keys")
+    ui.type("#key-name", "chat-only")
+    if ui.find("#key-scope-admin").is_selected():
+        ui.click("#key-scope-admin")
+    ui.click("#key-create")
+    chat_secret = ui.wait(lambda d: d.find_element(By.ID, "key-secret").text not in (secret, other)
+                          and d.find_element(By.ID, "key-secret").text)
+    ui.click("#sign-out")
+    ui.wait_for("#sign-in")
+    ui.type("#sign-in-key", chat_secret)
+    ui.click("#sign-in-submit")
+    ui.wait(EC.text_to_be_present_in_element((By.ID, "identity"), "chat-only"))
+    assert not ui.find('#tabs a[data-tab="keys"]').is_displayed()
+    assert not ui.find('#tabs a[data-tab="logs"]').is_displayed()
+    ui.wait(lambda d: d.find_elements(By.CSS_SELECTOR, f'#pg-model option[value="{SMALL}"]'))
     ui.assert_no_errors()
 
     ui.click("#sign-out")

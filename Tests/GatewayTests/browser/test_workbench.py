@@ -17,15 +17,16 @@ from workbench import GENERATION_TIMEOUT, Workbench
 SMALL = "smollm2:135m"
 OTHER = "qwen2.5-coder:0.5b"
 
-# Records the length of the newest assistant reply at every DOM change of an element.
+# Records [length, still streaming] of the newest assistant reply at every DOM change under an element.
 RECORD_LENGTHS = """
 window.__lengths = [];
 const root = document.querySelector(arguments[0]);
+const selector = arguments[1];
 new MutationObserver(() => {
-  const replies = root.querySelectorAll(arguments[1]);
+  const replies = root.querySelectorAll(selector);
   const last = replies[replies.length - 1];
-  if (last) window.__lengths.push(last.textContent.length);
-}).observe(root, { childList: true, subtree: true, characterData: true });
+  if (last) window.__lengths.push([last.textContent.length, last.classList.contains('streaming')]);
+}).observe(root, { childList: true, subtree: true, characterData: true, attributes: true });
 """
 
 
@@ -77,20 +78,17 @@ def test_playground_streams_a_reply_with_a_token_view(ui):
     ui.driver.execute_script(RECORD_LENGTHS, "#pg-chat", ".msg.assistant .content")
     ui.click("#pg-send")
 
-    # While it streams, part of the text is already on the page.
-    seen_partial = ui.wait(lambda d: d.execute_script(
-        "const r = document.querySelector('#pg-chat .msg.assistant .content.streaming');"
-        "return r && r.textContent.length > 0 ? r.textContent : null"), GENERATION_TIMEOUT, "no text appeared while streaming")
     ui.wait(lambda d: d.find_element(By.ID, "pg-send").is_enabled(), GENERATION_TIMEOUT, "the reply never finished")
     ui.assert_no_errors()
 
+    # The text was on the page in steps while the reply was still streaming, and only grew.
     reply = ui.find("#pg-chat .msg.assistant .content")
-    final = reply.text
-    assert final.startswith(seen_partial.strip()[:1]) and len(final) >= len(seen_partial)
-    lengths = ui.driver.execute_script("return window.__lengths")
-    growth = sorted(set(lengths))
-    assert len(growth) >= 3, f"the reply did not grow in steps: {lengths}"
-    assert lengths == sorted(lengths), "the reply shrank while streaming"
+    samples = ui.driver.execute_script("return window.__lengths")
+    lengths = [n for n, _ in samples]
+    while_streaming = {n for n, streaming in samples if streaming and n > 0}
+    assert len(while_streaming) >= 3, f"the reply did not grow in steps while streaming: {samples}"
+    assert lengths == sorted(lengths), f"the reply shrank while streaming: {lengths}"
+    assert samples[-1] == [len(reply.get_attribute("textContent")), False], "the last change is not the finished reply"
 
     spans = reply.find_elements(By.CSS_SELECTOR, ".tok")
     assert spans, "no token spans"

@@ -118,7 +118,7 @@ public final class OpenAICompatibleBackend: ChatBackend {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "text/event-stream")
         request.body = .bytes(ByteBuffer(string: body.jsonString))
-        let url = request.url
+        let url = configuration.baseURL
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: TimeAmount(configuration.requestTimeout))

@@ -5,6 +5,11 @@
 import AsyncHTTPClient
 import ChatTemplates
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 enum RemoteErrors {
     /// The error for a non-2xx answer. `body` is the answer's text (an OpenAI error object
@@ -50,7 +55,7 @@ enum RemoteErrors {
         if let error = error as? HTTPClientError {
             switch error {
             case .readTimeout:
-                return .unavailable("The remote '\(remote)' sent nothing for \(idleTimeout.components.seconds) s.")
+                return .unavailable("The remote '\(remote)' sent nothing for \(text(idleTimeout)).")
             case .connectTimeout:
                 return .unavailable("The remote '\(remote)' at \(url) did not accept a connection in time.")
             case .deadlineExceeded:
@@ -61,7 +66,24 @@ enum RemoteErrors {
                 break
             }
         }
-        return .unavailable("The remote '\(remote)' at \(url) cannot be reached: \(error).")
+        return .unavailable("The remote '\(remote)' at \(url) cannot be reached: \(reason(error)).")
+    }
+
+    /// A socket error in a few words ("connection refused"), else the error's own text.
+    static func reason(_ error: any Error) -> String {
+        guard let io = error as? IOError else { return "\(error)" }
+        switch io.errnoCode {
+        case ECONNREFUSED: return "connection refused"
+        case EHOSTUNREACH: return "host unreachable"
+        case ENETUNREACH: return "network unreachable"
+        case ETIMEDOUT: return "connection timed out"
+        default: return "\(error)"
+        }
+    }
+
+    static func text(_ d: Duration) -> String {
+        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms"
     }
 }
 

@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Bytes on disk: GGUF and safetensors. Imports nothing of ours.
@@ -56,16 +57,27 @@ let package = Package(
                 "Inference", "ModelHub", "Models", "Tokenizers", "ChatTemplates",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
+        // Studio's own data in SQLite (GRDB): keys, audit log, prompt versions, votes.
+        .target(
+            name: "Store",
+            dependencies: [
+                "ChatTemplates",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The HTTP server: OpenAI-compatible /v1 routes, metrics, middleware.
         .target(
             name: "Gateway",
-            dependencies: ["Backends", "Inference", "ChatTemplates", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "Backends", "Inference", "ChatTemplates", "Store", "ModelHub",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             // The web workbench's files, compiled into the binary (no resource bundle to lose).
             resources: [.embedInCode("Web")]),
         .executableTarget(
             name: "StudioCLI",
             dependencies: [
-                "ModelFormats", "ModelHub", "Tokenizers", "Models", "Inference", "Kernels", "Backends", "Gateway",
+                "ModelFormats", "ModelHub", "Tokenizers", "Models", "Inference", "Kernels", "Backends", "Gateway", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),  // no CPU target here: main() checks the CPU before any engine code runs
 
@@ -93,10 +105,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "ChatTemplates"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Backends", "Inference", "ChatTemplates", "ModelFormats",
+                "Gateway", "Backends", "Inference", "ChatTemplates", "ModelFormats", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

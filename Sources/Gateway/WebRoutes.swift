@@ -7,30 +7,31 @@
 import Foundation
 import Hummingbird
 
+enum WebFiles {
+    /// The workbench files compiled into the binary, by name. A new file in Web/ needs its line
+    /// here (the browser tests check that every file of the folder is served).
+    static let embedded: [String: [UInt8]] = [
+        "index.html": PackageResources.index_html,
+        "style.css": PackageResources.style_css,
+        "app.js": PackageResources.app_js,
+        "api.js": PackageResources.api_js,
+        "dom.js": PackageResources.dom_js,
+        "playground.js": PackageResources.playground_js,
+        "compare.js": PackageResources.compare_js,
+        "prompts.js": PackageResources.prompts_js,
+        "logs.js": PackageResources.logs_js,
+        "keys.js": PackageResources.keys_js,
+        "models.js": PackageResources.models_js,
+        "tokens.js": PackageResources.tokens_js,
+    ]
+}
+
 struct WebRoutes<Context: RequestContext>: Sendable {
     /// Where files are read from instead of the embedded copies (STUDIO_WEB_DIR), if set.
     let directory: String?
 
     init(directory: String? = ProcessInfo.processInfo.environment["STUDIO_WEB_DIR"]) {
         self.directory = directory.flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    /// The embedded files by name. A new file in Web/ needs its line here.
-    static var embedded: [String: [UInt8]] {
-        [
-            "index.html": PackageResources.index_html,
-            "style.css": PackageResources.style_css,
-            "app.js": PackageResources.app_js,
-            "api.js": PackageResources.api_js,
-            "dom.js": PackageResources.dom_js,
-            "playground.js": PackageResources.playground_js,
-            "compare.js": PackageResources.compare_js,
-            "prompts.js": PackageResources.prompts_js,
-            "logs.js": PackageResources.logs_js,
-            "keys.js": PackageResources.keys_js,
-            "models.js": PackageResources.models_js,
-            "tokens.js": PackageResources.tokens_js,
-        ]
     }
 
     func register(on router: Router<Context>) {
@@ -56,7 +57,7 @@ struct WebRoutes<Context: RequestContext>: Sendable {
     }
 
     private func bytes(of name: String) -> [UInt8]? {
-        guard let directory else { return Self.embedded[name] }
+        guard let directory else { return WebFiles.embedded[name] }
         // Only plain names inside the folder: no path separators, no dot files.
         guard !name.hasPrefix("."), !name.contains("/"), !name.contains("\\") else { return nil }
         return FileManager.default.contents(atPath: directory + "/" + name).map { Array($0) }

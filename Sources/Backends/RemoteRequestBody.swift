@@ -52,8 +52,9 @@ enum RemoteRequestBody {
     }
 
     /// Sampling, stops and streaming, shared by both endpoints. The extensions OpenAI lacks
-    /// (top_k, min_p, repetition_penalty; vLLM, llama-server and Ollama read them) are sent
-    /// only when they do something.
+    /// (top_k, min_p, repetition_penalty; vLLM, llama-server and Ollama read them) are sent only
+    /// when they differ from Studio's defaults: a request that did not set them then gets the
+    /// remote's own defaults, and a strict server that rejects unknown fields still accepts it.
     static func common(_ p: GenerateParameters, n: Int) -> [(String, TemplateValue)] {
         var fields: [(String, TemplateValue)] = [
             ("stream", true),
@@ -62,9 +63,10 @@ enum RemoteRequestBody {
             ("top_p", number(p.topP)),
         ]
         if n != 1 { fields.append(("n", .int(n))) }
-        if p.topK > 0 { fields.append(("top_k", .int(p.topK))) }
-        if p.minP > 0 { fields.append(("min_p", number(p.minP))) }
-        if p.repetitionPenalty != 1 { fields.append(("repetition_penalty", number(p.repetitionPenalty))) }
+        let defaults = GenerateParameters()
+        if p.topK != defaults.topK { fields.append(("top_k", .int(p.topK))) }
+        if p.minP != defaults.minP { fields.append(("min_p", number(p.minP))) }
+        if p.repetitionPenalty != defaults.repetitionPenalty { fields.append(("repetition_penalty", number(p.repetitionPenalty))) }
         if p.presencePenalty != 0 { fields.append(("presence_penalty", number(p.presencePenalty))) }
         if p.frequencyPenalty != 0 { fields.append(("frequency_penalty", number(p.frequencyPenalty))) }
         if let seed = p.seed { fields.append(("seed", .int(Int(Int64(bitPattern: seed))))) }

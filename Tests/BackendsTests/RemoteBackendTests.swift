@@ -92,6 +92,8 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
             #expect(o["max_tokens"] == 8)
             #expect(o["temperature"] == .double(0.5))
             #expect(o["messages"] == .array(userMessage))
+            // Extensions left at Studio's defaults are not sent (strict servers reject them).
+            #expect(o["top_k"] == nil && o["min_p"] == nil && o["repetition_penalty"] == nil)
         }
     }
 
@@ -124,7 +126,7 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
         let chunks = [chunk0, FakeChunks.chat("x", index: 1), FakeChunks.chatFinish("stop", index: 1), FakeChunks.chatFinish("length", index: 0)]
         try await withFakeRemote({ _ in .events(chunks) }) { server in
             try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in
-                var p = GenerateParameters(maxTokens: 4)
+                var p = GenerateParameters(topK: 5, minP: 0, maxTokens: 4)
                 p.logprobs = true
                 p.topLogprobs = 2
                 let r = try await remote.chat(chatRequest("m", n: 2, parameters: p))
@@ -146,6 +148,8 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
             let body = try TemplateValue(jsonString: try #require(server.requests.first).body)
             guard case .object(let o) = body else { Issue.record("body is not an object"); return }
             #expect(o["n"] == 2)
+            #expect(o["top_k"] == 5)
+            #expect(o["min_p"] == .double(0))
             #expect(o["logprobs"] == true)
             #expect(o["top_logprobs"] == 2)
         }

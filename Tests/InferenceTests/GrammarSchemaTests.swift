@@ -76,6 +76,7 @@ struct GrammarSchemaTests {
         ##"{"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},"next":{"anyOf":[{"$ref":"#/$defs/node"},{"type":"null"}]}},"required":["v","next"]}},"$ref":"#/$defs/node"}"##,
         #"{"type":"object","properties":{"tags":{"type":"array","items":{"type":"string","maxLength":5}},"meta":{"type":"object","properties":{"k":{"type":"string","format":"uuid"}}}},"required":["tags"],"title":"T","description":"d","$schema":"https://json-schema.org/draft/2020-12/schema"}"#,
         #"{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}}}"#,
+        #"{"type":"object","properties":{"id":{"type":"integer"},"i":{"type":"boolean"}},"additionalProperties":{"type":"string","maxLength":3}}"#,
         #"true"#,
     ]
 
@@ -145,6 +146,20 @@ struct GrammarSchemaTests {
         var m = GrammarMatcher(grammar: try Grammar.parse(text))
         let ok = m.accept("B{\"q\": \"hi\"}")
         #expect(ok && m.isComplete)
+    }
+
+    @Test func extraKeysNeverRepeatAListedProperty() throws {
+        let schema = #"{"type":"object","properties":{"a":{"type":"integer"},"ab":{"type":"string"}},"additionalProperties":true}"#
+        let g = try GrammarSpec.jsonSchema(schema).compile()
+        for (text, ok) in [
+            (#"{"a": 1, "ab": "x", "abc": [1]}"#, true), (#"{"b": 2}"#, true), (#"{"": 2}"#, true), (#"{"a\u0062": 1}"#, false),
+            (#"{"a": "x"}"#, false), (#"{"a": 1, "a": 2}"#, false), (#"{"x": 1, "ab": 2}"#, false),
+            (#"{"ab": "x", "a": 1}"#, false),
+        ] {
+            var m = GrammarMatcher(grammar: g)
+            let accepted = m.accept(text) && m.isComplete
+            #expect(accepted == ok, "\(text)")
+        }
     }
 
     @Test func whitespaceBetweenTokensIsBounded() throws {

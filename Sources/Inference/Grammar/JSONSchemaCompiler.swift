@@ -232,7 +232,10 @@ struct JSONSchemaCompiler {
         var extraKV = ""
         if let extra {
             let value = try compile(extra, path: "\(path)/additionalProperties")
-            extraKV = newRule("kv", "\(primitive("string")) \(ws) \":\" \(ws) \(value)")
+            // An extra key never repeats a listed one: a parser would keep the later value, which
+            // the listed property's schema has not checked.
+            let key = properties.isEmpty ? primitive("string") : keyExcluding(properties.map(\.key))
+            extraKV = newRule("kv", "\(key) \(ws) \":\" \(ws) \(value)")
         }
         let comma = "\(ws) \",\" \(ws)"
         // rest(i): keys i... after at least one key; first(i): keys i... when none came yet.
@@ -247,6 +250,45 @@ struct JSONSchemaCompiler {
             first = newRule("first", firstBody)
         }
         return newRule("object", "\"{\" \(ws) \(first) \(ws) \"}\"")
+    }
+
+    /// A JSON string (quotes included) whose value is none of `keys`. Until the text leaves the
+    /// keys' prefixes it is written without escapes (an escape could spell a key's character);
+    /// after that anything goes.
+    private mutating func keyExcluding(_ keys: [String]) -> String {
+        final class Node {
+            var children: [(UInt32, Node)] = []
+            var isKey = false
+        }
+        let root = Node()
+        for key in keys {
+            var n = root
+            for u in key.unicodeScalars {
+                if let next = n.children.first(where: { $0.0 == u.value })?.1 {
+                    n = next
+                } else {
+                    let next = Node()
+                    n.children.append((u.value, next))
+                    n = next
+                }
+            }
+            n.isKey = true
+        }
+        let char = primitive("char")
+        let rest = newRule("keyrest", "\(char)* \"\\\"\"")
+        func rule(_ n: Node) -> String {
+            var alts: [String] = []
+            if !n.isKey { alts.append("\"\\\"\"") }
+            // Characters written as themselves that differ from every child.
+            let excluded = n.children.map { $0.0...$0.0 } + JSONStringGrammar.plainExclusions
+            alts.append(JSONStringGrammar.charClass(excluding: excluded) + " " + rest)
+            for (c, child) in n.children {
+                guard let u = Unicode.Scalar(c), !JSONStringGrammar.needsEscape(c) else { continue }
+                alts.append(JSONStringGrammar.gbnfLiteral(String(Character(u))) + " " + rule(child))
+            }
+            return newRule("key", alts.joined(separator: " | "))
+        }
+        return "\"\\\"\" " + rule(root)
     }
 
     private mutating func array(_ schema: JSONValue, path: String) throws(GrammarError) -> String {

@@ -35,6 +35,14 @@ enum JSONStringGrammar {
         }
     }
 
+    /// Whether JSON must escape this character inside a string.
+    static func needsEscape(_ c: UInt32) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
+
+    /// A GBNF class of every code point outside `ranges`.
+    static func charClass(excluding ranges: [ClosedRange<UInt32>]) -> String {
+        RegexToGBNF.classText(RegexToGBNF.complement(ranges), negated: false)
+    }
+
     /// GBNF a literal string of code points stands for, written as JSON string content.
     static func literal(_ text: String) -> String {
         let quoted = JSONValue.quote(text)
@@ -72,7 +80,7 @@ enum JSONStringGrammar {
 }
 
 /// Translates a regex (the subset above) to a GBNF expression over JSON string content.
-private struct RegexToGBNF {
+struct RegexToGBNF {
     let s: [Unicode.Scalar]
     var i = 0
     static let anyCharacter = "[^\"\\\\\\x00-\\x1F]"
@@ -167,12 +175,12 @@ private struct RegexToGBNF {
         let word: [ClosedRange<UInt32>] = [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A]
         let space: [ClosedRange<UInt32>] = [0x20...0x20]
         switch e {
-        case "d": return (classText(digit, negated: false), digit, false, nil)
-        case "w": return (classText(word, negated: false), word, false, nil)
-        case "s": return (classText(space, negated: false), space, false, nil)
-        case "D": return (classText(digit, negated: true), digit, true, nil)
-        case "W": return (classText(word, negated: true), word, true, nil)
-        case "S": return (classText([0x09...0x0D, 0x20...0x20], negated: true), [0x09...0x0D, 0x20...0x20], true, nil)
+        case "d": return (Self.classText(digit, negated: false), digit, false, nil)
+        case "w": return (Self.classText(word, negated: false), word, false, nil)
+        case "s": return (Self.classText(space, negated: false), space, false, nil)
+        case "D": return (Self.classText(digit, negated: true), digit, true, nil)
+        case "W": return (Self.classText(word, negated: true), word, true, nil)
+        case "S": return (Self.classText([0x09...0x0D, 0x20...0x20], negated: true), [0x09...0x0D, 0x20...0x20], true, nil)
         case "n": return (JSONStringGrammar.literal("\n"), nil, false, 0x0A)
         case "t": return (JSONStringGrammar.literal("\t"), nil, false, 0x09)
         case "r": return (JSONStringGrammar.literal("\r"), nil, false, 0x0D)
@@ -226,11 +234,11 @@ private struct RegexToGBNF {
             }
             ranges.append(lo...hi)
         }
-        return classText(ranges, negated: negated)
+        return Self.classText(ranges, negated: negated)
     }
 
     /// A GBNF class for `ranges` (or their complement), minus what JSON must escape.
-    private func classText(_ ranges: [ClosedRange<UInt32>], negated: Bool) -> String {
+    static func classText(_ ranges: [ClosedRange<UInt32>], negated: Bool) -> String {
         var allowed: [ClosedRange<UInt32>]
         if negated {
             allowed = Self.complement(ranges + JSONStringGrammar.plainExclusions)

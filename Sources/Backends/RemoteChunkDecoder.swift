@@ -46,7 +46,9 @@ struct RemoteChunkDecoder {
                 logprobs = Self.chatLogprobs(choice["logprobs"])
             case .completion:
                 if case .string(let s)? = choice["text"] { text = s } else { text = "" }
-                logprobs = Self.completionLogprobs(choice["logprobs"])
+                // OpenAI's legacy arrays, or (llama-server) the chat shape.
+                let legacy = Self.completionLogprobs(choice["logprobs"])
+                logprobs = legacy.isEmpty ? Self.chatLogprobs(choice["logprobs"]) : legacy
             }
             events += Self.textEvents(choice: index, text: text, logprobs: logprobs)
             if case .array(let parts)? = (choice["delta"] ?? choice["message"])?.objectValue?["tool_calls"] {

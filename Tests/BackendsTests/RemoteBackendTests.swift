@@ -211,6 +211,25 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
         }
     }
 
+    /// llama-server sends completion logprobs in the chat shape (`content` entries).
+    @Test func completionLogprobsInTheChatShape() async throws {
+        let lp = #"{"content":[{"id":7042,"token":" Paris","bytes":[32,80,97,114,105,115],"logprob":-0.25,"top_logprobs":[{"id":7042,"token":" Paris","bytes":[32,80,97,114,105,115],"logprob":-0.25},{"id":260,"token":" the","bytes":[32,116,104,101],"logprob":-2.75}]}]}"#
+        let chunks = [#"{"choices":[{"text":" Paris","index":0,"logprobs":\#(lp),"finish_reason":null}],"object":"text_completion"}"#,
+                      FakeChunks.completion("", finish: "length")]
+        try await withFakeRemote({ _ in .events(chunks) }) { server in
+            try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in
+                var p = GenerateParameters(maxTokens: 1)
+                p.logprobs = true
+                p.topLogprobs = 2
+                let d = await drain(try await remote.completion(CompletionRequest(model: "m", prompts: [.text("The capital of France is")], parameters: p)))
+                #expect(d.error == nil)
+                #expect(d.texts == [" Paris"])
+                #expect(d.logprobs[0].map(\.chosen.logprob) == [-0.25])
+                #expect(d.logprobs[0].first?.top.map(\.token) == [" Paris", " the"])
+            }
+        }
+    }
+
     @Test func aWholeJSONAnswerIsAcceptedFromARemoteThatDoesNotStream() async throws {
         try await withFakeRemote({ _ in .json(status: 200, body: FakeChunks.chatAnswer("Hello there")) }) { server in
             try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in

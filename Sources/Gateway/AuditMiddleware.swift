@@ -33,8 +33,11 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
                 if !trace.recordedByBackend && !quietRead { write(trace, status: status, error: nil) }
                 return response
             } catch {
-                let api = ErrorMiddleware<Context>.map(error, request: request)
-                write(trace, status: Int(api.status.code), error: api.message)
+                // A generation that failed before its first event was already recorded by AuditingBackend.
+                if !trace.recordedByBackend {
+                    let api = ErrorMiddleware<Context>.map(error, request: request)
+                    write(trace, status: Int(api.status.code), error: api.message)
+                }
                 throw error
             }
         }

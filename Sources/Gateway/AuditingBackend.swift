@@ -110,8 +110,8 @@ struct AuditingBackend: ChatBackend {
                 continuation.finish()
             } catch {
                 let cancelled = Task.isCancelled
-                finish(texts, usage: nil, ttft: ttft, status: cancelled ? 499 : 500,
-                       error: cancelled ? Self.clientLeft : "\(error)")
+                let status = cancelled ? 499 : (error as? BackendError)?.httpStatus ?? 500
+                finish(texts, usage: nil, ttft: ttft, status: status, error: cancelled ? Self.clientLeft : "\(error)")
                 continuation.finish(throwing: error)
             }
         }

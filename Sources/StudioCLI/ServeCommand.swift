@@ -99,6 +99,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             try CPUSupport.check()
+            let key = apiKey ?? ProcessInfo.processInfo.environment["STUDIO_API_KEY"]
+            let studio = try studioServices(legacyKey: key)
             let specs = try await modelSpecs()
             guard !specs.isEmpty || !remote.remotes.isEmpty else {
                 throw ValidationError("No model to serve: pass --model ALIAS (e.g. --model qwen2.5-coder:0.5b) or pull one first.")
@@ -107,8 +109,6 @@ struct Serve: AsyncParsableCommand {
                 slots: parallel, contextLength: context, maxQueued: queue, prefillChunk: prefillChunk,
                 keepAlive: try Self.parseDuration(keepAlive)))
             await backend.startKeepAlive()
-            let key = apiKey ?? ProcessInfo.processInfo.environment["STUDIO_API_KEY"]
-            let studio = try studioServices(legacyKey: key)
             let (host, port) = (self.host, self.port)
             let names = specs.map(\.id).joined(separator: ", ")
             let (served, remotes) = try remote.backend(local: backend)

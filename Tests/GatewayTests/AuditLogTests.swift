@@ -66,6 +66,28 @@ import Testing
         #expect(r.response == "mail [EMAIL] card [CARD]")
     }
 
+    @Test func recordsTextCompletions() async throws {
+        let f = try StudioFixture()
+        try await f.app().test(.router) { client async throws in
+            let r = try await sendJSON(client, .post, "/v1/completions", ["model": "words", "prompt": "one two", "max_tokens": 5])
+            #expect(r.status == .ok)
+        }
+        let record = try #require(try f.store.audit.search(AuditQuery()).records.first)
+        #expect(record.endpoint == "/v1/completions" && record.preview == "one two" && record.response == "one two")
+        #expect(record.parameters?.contains("\"max_tokens\": 5") == true)
+    }
+
+    @Test func aGenerationThatFailsIsRecordedOnceWithItsError() async throws {
+        let f = try StudioFixture()
+        try await f.app().test(.router) { client async throws in
+            let fail: [String: Any] = ["model": "words", "messages": [["role": "user", "content": "fail"]]]
+            _ = try await sendJSON(client, .post, "/v1/chat/completions", fail)
+        }
+        let (records, total) = try f.store.audit.search(AuditQuery())
+        #expect(total == 1)
+        #expect(records.first?.status == 500 && records.first?.error?.contains("the model broke") == true)
+    }
+
     /// The record must exist before the client can see the end of the response.
     @Test func theRecordIsWrittenBeforeTheUsageEventIsPassedOn() async throws {
         let f = try StudioFixture()

@@ -169,3 +169,39 @@ def test_audit_log_survives_kill_9(tmp_path):
         assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         database.close()
+
+
+def test_serve_refuses_a_network_host_without_keys(tmp_path):
+    home = private_home(tmp_path)
+    command = [str(studio_binary()), "serve", "--host", "0.0.0.0", "--port", str(free_port()), "--model", MODEL]
+    env = {**os.environ, "STUDIO_HOME": str(home)}
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "--no-auth" in refused.stderr
+    # --no-auth passes the check: the missing model is the next (and only) complaint.
+    passed = subprocess.run([*command[:-1], "/no/such/model.gguf", "--no-auth"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert passed.returncode != 0 and "--no-auth" not in passed.stderr and "model.gguf" in passed.stderr
+
+
+def test_prompt_model_renders_the_labelled_version(tmp_path):
+    home = private_home(tmp_path)
+    server = serve(home, tmp_path)
+    try:
+        version = {"system": "You are terse.", "messages": [{"role": "user", "content": "Say the word {{word}}."}],
+                   "model": MODEL, "parameters": {"temperature": 0, "max_tokens": 8}}
+        assert call(server, "POST", "/api/prompts/say", version)[0] == 201
+        assert call(server, "PUT", "/api/prompts/say/labels/production", {"version": 1})[0] == 200
+        status, _, body = call(server, "POST", "/v1/chat/completions",
+                               {"model": "prompt:say@production", "variables": {"word": "banana"}})
+        assert status == 200, body
+        answer = json.loads(body)
+        assert answer["usage"]["completion_tokens"] <= 8
+        direct = call(server, "POST", "/v1/chat/completions",
+                      {"model": MODEL, "temperature": 0, "max_tokens": 8,
+                       "messages": [{"role": "system", "content": "You are terse."},
+                                    {"role": "user", "content": "Say the word banana."}]})
+        assert json.loads(direct[2])["choices"][0]["message"]["content"] == answer["choices"][0]["message"]["content"]
+        status, _, body = call(server, "POST", "/v1/chat/completions", {"model": "prompt:say", "variables": {}})
+        assert status == 400 and "'word'" in json.loads(body)["error"]["message"]
+    finally:
+        stop_server(server)

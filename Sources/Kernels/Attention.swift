@@ -46,7 +46,7 @@ public func attention(
     // of one piece for `group` heads.
     let partialFloats = 2 + valueDim
     let partialsCount = pieces > 1 ? items * group * partialFloats : 0
-    let threadFloats = (max(group * pieceLength, headDim + 3 * pieceLength) + 15) & ~15
+    let threadFloats = (max(group * pieceLength, 2 * (headDim + 3 * pieceLength)) + 15) & ~15
     let geometry = AttentionGeometry(
         heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
         keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
@@ -246,7 +246,15 @@ private func attendPieceLlamaCpp(
     let keyRowBytes = g.keyStride * 2, valueRowBytes = g.valueStride * 2
     let qh = scratch, rescale = scratch + g.headDim, weight = rescale + n, grew = weight + n
     let blocked = g.headDim & ~31
-    for j in 0..<g.group {
+    // Query heads two at a time share each converted key and value vector; the arithmetic of
+    // each head is unchanged (see `attendPairLlamaCpp`).
+    var first = 0
+    while first + 2 <= g.group {
+        attendPairLlamaCpp(g, q: q + first * g.headDim, keyBase: keyBase, valueBase: valueBase, n: n, scratch: scratch,
+                           output: output.map { $0 + first * g.valueDim }, partial: partial.map { $0 + first * (2 + g.valueDim) })
+        first += 2
+    }
+    for j in first..<g.group {
         let qj = q + j * g.headDim
         for d in 0..<g.headDim { qh[d] = roundToF16(qj[d]) }
         let rq = UnsafeRawPointer(qh)
@@ -271,21 +279,7 @@ private func attendPieceLlamaCpp(
             weight[i] = Float(dot) * g.scale
         }
         // The online softmax's running maximum and sum, in key order.
-        var m = -Float.infinity, sum: Float = 0
-        for i in 0..<n {
-            let s = weight[i]
-            if s > m {
-                rescale[i] = expf(m - s)
-                weight[i] = 1
-                grew[i] = 1
-                m = s
-            } else {
-                rescale[i] = 1
-                weight[i] = expf(s - m)
-                grew[i] = 0
-            }
-            sum = weight[i].addingProduct(sum, rescale[i])
-        }
+        let (m, sum) = onlineSoftmax(weight, rescale: rescale, grew: grew, count: n)
         // out = Σ in F16, 32 lanes of the sum in registers at a time.
         let out: UnsafeMutablePointer<Float>
         if let partial {
@@ -355,6 +349,153 @@ private func attendPieceLlamaCpp(
             out[c] = acc * norm
             c += 1
         }
+    }
+}
+
+/// The online softmax of llama.cpp's flash attention over the scores in `weight` (key order):
+/// afterwards `weight[i]` is exp(s_i - M_i), `rescale[i]` exp(M_old - M_i) when the maximum
+/// grew at key i (`grew[i]` = 1) and 1 otherwise. Returns the final maximum and sum.
+@inline(__always)
+private func onlineSoftmax(_ weight: UnsafeMutablePointer<Float>, rescale: UnsafeMutablePointer<Float>,
+                           grew: UnsafeMutablePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+    var m = -Float.infinity, sum: Float = 0
+    for i in 0..<n {
+        let s = weight[i]
+        if s > m {
+            rescale[i] = expf(m - s)
+            weight[i] = 1
+            grew[i] = 1
+            m = s
+        } else {
+            rescale[i] = 1
+            weight[i] = expf(s - m)
+            grew[i] = 0
+        }
+        sum = weight[i].addingProduct(sum, rescale[i])
+    }
+    return (m, sum)
+}
+
+/// Two query heads (rows `q` and `q + headDim`) of `attendPieceLlamaCpp` in one pass over the
+/// keys and values: each F16 key and value vector is converted once for both. Per head the
+/// operations and their order are exactly those of the one-head loop (the value sum runs 32
+/// lanes at a time instead of 64; lanes are independent), so the results are bit-identical.
+/// Scratch: 2 * (headDim + 3n) floats.
+@inline(__always)
+private func attendPairLlamaCpp(
+    _ g: AttentionGeometry, q: UnsafePointer<Float>, keyBase: UnsafeRawPointer, valueBase: UnsafeRawPointer, n: Int,
+    scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, partial: UnsafeMutablePointer<Float>?
+) {
+    let keyRowBytes = g.keyStride * 2, valueRowBytes = g.valueStride * 2
+    let qh0 = scratch, qh1 = scratch + g.headDim
+    let rescale0 = qh1 + g.headDim, weight0 = rescale0 + n, grew0 = weight0 + n
+    let rescale1 = grew0 + n, weight1 = rescale1 + n, grew1 = weight1 + n
+    for d in 0..<g.headDim {
+        qh0[d] = roundToF16(q[d])
+        qh1[d] = roundToF16(q[g.headDim + d])
+    }
+    let rq0 = UnsafeRawPointer(qh0), rq1 = UnsafeRawPointer(qh1)
+    let blocked = g.headDim & ~31
+    for i in 0..<n {
+        let k = keyBase + i * keyRowBytes
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var d = 0
+        while d < blocked {
+            let k0 = load8(k, d, true), k1 = load8(k, d + 8, true), k2 = load8(k, d + 16, true), k3 = load8(k, d + 24, true)
+            a0.addProduct(rq0.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self), k0)
+            a1.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self), k1)
+            a2.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self), k2)
+            a3.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self), k3)
+            b0.addProduct(rq1.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self), k0)
+            b1.addProduct(rq1.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self), k1)
+            b2.addProduct(rq1.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self), k2)
+            b3.addProduct(rq1.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self), k3)
+            d += 32
+        }
+        a0 += a2
+        a1 += a3
+        a0 += a1
+        b0 += b2
+        b1 += b3
+        b0 += b1
+        let ha = a0.lowHalf + a0.highHalf, hb = b0.lowHalf + b0.highHalf
+        var dotA = Double((ha[0] + ha[1]) + (ha[2] + ha[3]))
+        var dotB = Double((hb[0] + hb[1]) + (hb[2] + hb[3]))
+        while d < g.headDim {
+            let kd = load1(k, d, true)
+            dotA += Double(qh0[d] * kd)
+            dotB += Double(qh1[d] * kd)
+            d += 1
+        }
+        weight0[i] = Float(dotA) * g.scale
+        weight1[i] = Float(dotB) * g.scale
+    }
+    let (m0, sum0) = onlineSoftmax(weight0, rescale: rescale0, grew: grew0, count: n)
+    let (m1, sum1) = onlineSoftmax(weight1, rescale: rescale1, grew: grew1, count: n)
+    let out0: UnsafeMutablePointer<Float>, out1: UnsafeMutablePointer<Float>
+    if let partial {
+        let p0 = partial, p1 = partial + (2 + g.valueDim)
+        p0[0] = m0
+        p0[1] = sum0
+        p1[0] = m1
+        p1[1] = sum1
+        out0 = p0 + 2
+        out1 = p1 + 2
+    } else {
+        out0 = output!
+        out1 = output! + g.valueDim
+    }
+    let norm0: Float = partial != nil ? 1 : (sum0 == 0 ? 0 : 1 / sum0)
+    let norm1: Float = partial != nil ? 1 : (sum1 == 0 ? 0 : 1 / sum1)
+    var c = 0
+    while c + 32 <= g.valueDim {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        for i in 0..<n {
+            let v = valueBase + i * valueRowBytes
+            let v0 = load8(v, c, true), v1 = load8(v, c + 8, true), v2 = load8(v, c + 16, true), v3 = load8(v, c + 24, true)
+            if grew0[i] != 0 {
+                let r = SIMD8<Float>(repeating: rescale0[i])
+                a0 = roundToF16(a0 * r); a1 = roundToF16(a1 * r); a2 = roundToF16(a2 * r); a3 = roundToF16(a3 * r)
+            }
+            if grew1[i] != 0 {
+                let r = SIMD8<Float>(repeating: rescale1[i])
+                b0 = roundToF16(b0 * r); b1 = roundToF16(b1 * r); b2 = roundToF16(b2 * r); b3 = roundToF16(b3 * r)
+            }
+            let w0 = SIMD8<Float>(repeating: weight0[i]), w1 = SIMD8<Float>(repeating: weight1[i])
+            a0 = roundToF16(a0.addingProduct(v0, w0))
+            a1 = roundToF16(a1.addingProduct(v1, w0))
+            a2 = roundToF16(a2.addingProduct(v2, w0))
+            a3 = roundToF16(a3.addingProduct(v3, w0))
+            b0 = roundToF16(b0.addingProduct(v0, w1))
+            b1 = roundToF16(b1.addingProduct(v1, w1))
+            b2 = roundToF16(b2.addingProduct(v2, w1))
+            b3 = roundToF16(b3.addingProduct(v3, w1))
+        }
+        let o0 = UnsafeMutableRawPointer(out0 + c), o1 = UnsafeMutableRawPointer(out1 + c)
+        o0.storeBytes(of: a0 * norm0, toByteOffset: 0, as: SIMD8<Float>.self)
+        o0.storeBytes(of: a1 * norm0, toByteOffset: 32, as: SIMD8<Float>.self)
+        o0.storeBytes(of: a2 * norm0, toByteOffset: 64, as: SIMD8<Float>.self)
+        o0.storeBytes(of: a3 * norm0, toByteOffset: 96, as: SIMD8<Float>.self)
+        o1.storeBytes(of: b0 * norm1, toByteOffset: 0, as: SIMD8<Float>.self)
+        o1.storeBytes(of: b1 * norm1, toByteOffset: 32, as: SIMD8<Float>.self)
+        o1.storeBytes(of: b2 * norm1, toByteOffset: 64, as: SIMD8<Float>.self)
+        o1.storeBytes(of: b3 * norm1, toByteOffset: 96, as: SIMD8<Float>.self)
+        c += 32
+    }
+    while c < g.valueDim {
+        var acc0: Float = 0, acc1: Float = 0
+        for i in 0..<n {
+            let v = load1(valueBase + i * valueRowBytes, c, true)
+            if grew0[i] != 0 { acc0 = roundToF16(acc0 * rescale0[i]) }
+            if grew1[i] != 0 { acc1 = roundToF16(acc1 * rescale1[i]) }
+            acc0 = roundToF16(acc0.addingProduct(v, weight0[i]))
+            acc1 = roundToF16(acc1.addingProduct(v, weight1[i]))
+        }
+        out0[c] = acc0 * norm0
+        out1[c] = acc1 * norm1
+        c += 1
     }
 }
 

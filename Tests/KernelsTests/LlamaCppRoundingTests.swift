@@ -78,10 +78,12 @@ import Darwin
     /// attention (F16 query; scores summed as four 8-lane chains; online softmax; F16 value sum
     /// rounded after each key), bit for bit, with GQA and a sliding window; and it is within F16
     /// rounding of exact attention.
-    @Test func attentionRoundsAsLlamaCppFlashAttention() {
+    /// Groups of 2 and 3 query heads per KV head: heads are processed in pairs plus a single one.
+    @Test(arguments: [(4, 2), (6, 2)])
+    func attentionRoundsAsLlamaCppFlashAttention(_ heads: Int, _ kvHeads: Int) {
         #expect(attentionPrecision == .llamaCpp)
         var rng = SplitMix64(seed: 33)
-        let heads = 4, kvHeads = 2, headDim = 64, valueDim = 64, batch = 3, first = 6, window = 5
+        let headDim = 64, valueDim = 64, batch = 3, first = 6, window = 5
         let rows = first + batch
         let scale: Float = 0.125
         let q = randomFloats(batch * heads * headDim, rng: &rng, scale: 3)

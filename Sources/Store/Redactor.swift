@@ -1,9 +1,9 @@
 import Foundation
 
 /// Masks personal data before it is stored: email addresses, IBANs (mod-97 checked), card
-/// numbers (13–19 digits, Luhn checked) and phone numbers (7–15 digits with an optional `+`
-/// and the usual separators). Each match becomes a marker such as `[EMAIL]`, so a reader sees
-/// what was removed.
+/// numbers (13–19 digits, Luhn checked) and phone numbers (7–15 digits with an optional `+`,
+/// spaces, dashes and brackets; not ISO dates). Each match becomes a marker such as `[EMAIL]`,
+/// so a reader sees what was removed.
 public struct Redactor: Sendable {
     public init() {}
 
@@ -14,7 +14,7 @@ public struct Redactor: Sendable {
         out = Self.replace(Self.card, in: out) { Self.isCardNumber($0) ? "[CARD]" : nil }
         out = Self.replace(Self.phone, in: out) { m in
             let digits = m.filter(\.isASCIIDigit).count
-            return (7...15).contains(digits) ? "[PHONE]" : nil
+            return (7...15).contains(digits) && !Self.looksLikeDate(m) ? "[PHONE]" : nil
         }
         return out
     }
@@ -25,8 +25,14 @@ public struct Redactor: Sendable {
         pattern: #"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}\b"#)
     static let card = try! NSRegularExpression(
         pattern: #"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9])"#)
+    // Dots are not phone separators here, so IP addresses and version numbers stay.
     static let phone = try! NSRegularExpression(
-        pattern: #"(?<![0-9A-Za-z])\+?\(?[0-9][0-9 ().\-]{5,}[0-9](?![0-9])"#)
+        pattern: #"(?<![0-9A-Za-z.])\+?\(?[0-9][0-9 ()\-]{5,}[0-9](?![0-9.])"#)
+    static let date = try! NSRegularExpression(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#)
+
+    static func looksLikeDate(_ text: String) -> Bool {
+        date.firstMatch(in: text, range: NSRange(location: 0, length: (text as NSString).length)) != nil
+    }
 
     /// Replaces each match for which `mask` returns a marker; other matches stay.
     static func replace(_ regex: NSRegularExpression, in text: String, mask: (String) -> String?) -> String {

@@ -27,7 +27,8 @@ import Testing
     }
 
     @Test func leavesOrdinaryTextAlone() {
-        let text = "In 2024 we sold 1500 units at 3.50 each; see section 4.2 and version 1.10.0."
+        let text = "In 2024 we sold 1500 units at 3.50 each; see section 4.2, version 1.10.0, host 192.168.100.200, "
+            + "released 2026-11-22."
         #expect(r.redact(text) == text)
     }
 }

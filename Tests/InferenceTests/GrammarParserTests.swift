@@ -45,6 +45,19 @@ struct GrammarParserTests {
         }
     }
 
+    @Test func nestingThatCouldExhaustTheStackIsRefused() {
+        let deep = "root ::= " + String(repeating: "(", count: 5000) + "\"a\"" + String(repeating: ")", count: 5000)
+        #expect(throws: GrammarError.self) { try Grammar.parse(deep) }
+        var chain = "root ::= r0\n"
+        for i in 0..<3000 { chain += "r\(i) ::= r\(i + 1) \"x\"\n" }
+        chain += "r3000 ::= \"y\"\n"
+        #expect(throws: GrammarError(.nestedTooDeeply("r2000"))) { try Grammar.parse(chain) }
+        var schema = ""
+        for _ in 0..<200 { schema += #"{"type":"array","items":"# }
+        schema += "true" + String(repeating: "}", count: 200)
+        #expect(throws: GrammarError.self) { try GrammarSpec.jsonSchema(schema).compile() }
+    }
+
     @Test func semanticErrors() {
         #expect(throws: GrammarError(.undefinedRule("nope"))) { try Grammar.parse("root ::= nope") }
         #expect(throws: GrammarError(.missingRoot("root"))) { try Grammar.parse("start ::= \"a\"") }

@@ -30,9 +30,12 @@ struct GBNFRule: Equatable {
 struct GBNFParser {
     /// Bounded repetitions are expanded into rules, so their counts are kept reasonable.
     static let maxRepetition = 10_000
+    /// Parentheses nest at most this deep (the parser recurses once per level).
+    static let maxNesting = 100
 
     private let chars: [UInt32]
     private var i = 0
+    private var depth = 0
 
     init(_ text: String) {
         chars = text.unicodeScalars.map(\.value)
@@ -135,6 +138,9 @@ struct GBNFParser {
             return .charClass(ranges: [], negated: true)
         case asc("("):
             i += 1
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maxNesting else { throw error("groups nest deeper than \(Self.maxNesting) levels") }
             let alternatives = try self.alternatives(nested: true)
             skipSpace()
             guard current == asc(")") else { throw error("expected \")\" to close the group") }

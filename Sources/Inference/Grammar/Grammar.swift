@@ -90,6 +90,7 @@ struct GrammarBuilder {
             bodies[r] = alts
         }
         try checkLeftRecursion()
+        try checkLeadingDepth()
         var elements: [GrammarElement] = []
         var starts: [[Int32]] = []
         for alts in bodies {
@@ -205,6 +206,52 @@ struct GrammarBuilder {
                 } else {
                     mark[top.rule] = 2
                     stack.removeLast()
+                }
+            }
+        }
+    }
+
+    /// The matcher follows references that start an alternative recursively; a chain of them
+    /// longer than this is refused so that it cannot exhaust the thread's stack.
+    static let maxLeadingDepth = 1_000
+
+    private func checkLeadingDepth() throws(GrammarError) {
+        let n = bodies.count
+        var leading = [[Int]](repeating: [], count: n)
+        var nullable = [Bool](repeating: false, count: n)
+        var changed = true
+        while changed {
+            changed = false
+            for r in 0..<n where !nullable[r] {
+                if bodies[r].contains(where: { alt in alt.allSatisfy { $0.kind == .reference && nullable[Int($0.argument)] } }) {
+                    nullable[r] = true
+                    changed = true
+                }
+            }
+        }
+        for r in 0..<n {
+            for alt in bodies[r] {
+                for e in alt {
+                    guard e.kind == .reference else { break }
+                    leading[r].append(Int(e.argument))
+                    if !nullable[Int(e.argument)] { break }
+                }
+            }
+        }
+        // Longest chain in the (acyclic, after the left-recursion check) leading graph,
+        // computed without recursion.
+        var depth = [Int](repeating: -1, count: n)
+        for start in 0..<n where depth[start] < 0 {
+            var stack = [(start, false)]
+            while let (r, done) = stack.popLast() {
+                if done {
+                    depth[r] = 1 + (leading[r].map { depth[$0] }.max() ?? 0)
+                    if depth[r] > Self.maxLeadingDepth {
+                        throw GrammarError(.nestedTooDeeply(names[originalRule(of: r)]))
+                    }
+                } else if depth[r] < 0 {
+                    stack.append((r, true))
+                    for c in leading[r] where depth[c] < 0 { stack.append((c, false)) }
                 }
             }
         }

@@ -12,6 +12,8 @@ public struct GrammarError: Error, Sendable, Equatable, CustomStringConvertible 
         case missingRoot(String)
         /// The rule can reach itself without consuming a character, which never terminates.
         case leftRecursion(String)
+        /// The rule starts with a chain of nested rules too long to follow safely.
+        case nestedTooDeeply(String)
         /// The schema text is not JSON, or not an object or boolean.
         case invalidSchemaJSON(String)
         /// A JSON Schema keyword this compiler does not enforce.
@@ -38,6 +40,8 @@ public struct GrammarError: Error, Sendable, Equatable, CustomStringConvertible 
             "The grammar has no start rule \"\(name)\"; define it with `\(name) ::= ...`."
         case let .leftRecursion(name):
             "The grammar rule \"\(name)\" can refer to itself before matching any character (left recursion), which cannot be matched."
+        case let .nestedTooDeeply(name):
+            "The grammar rule \"\(name)\" starts with a chain of more than \(GrammarBuilder.maxLeadingDepth) nested rules; flatten it."
         case let .invalidSchemaJSON(why):
             "The JSON Schema is not valid JSON: \(why)."
         case let .unsupportedKeyword(keyword, path):

@@ -9,6 +9,9 @@ struct JSONSchemaCompiler {
     private var defined: Set<String> = []
     private var references: [String: String] = [:]
     private var counter = 0
+    /// Nesting of schemas being compiled (through properties, items, $ref …).
+    private var depth = 0
+    static let maxDepth = 128
 
     /// Keywords that only describe the schema; they are accepted and ignored.
     static let descriptive: Set<String> = [
@@ -82,6 +85,9 @@ struct JSONSchemaCompiler {
     // MARK: - Schemas
 
     mutating func compile(_ schema: JSONValue, path: String) throws(GrammarError) -> String {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw invalid(path, "schemas nest deeper than \(Self.maxDepth) levels") }
         let members: [(key: String, value: JSONValue)]
         switch schema {
         case .bool(true): return primitive("value")

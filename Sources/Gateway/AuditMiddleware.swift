@@ -11,6 +11,9 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
     let audit: any AuditRepository
     let redactor: Redactor?
 
+    /// The audit record's `request_id`, sent back so a client can find its record.
+    static var requestIDField: HTTPFields.Element.Name { .init("X-Request-Id")! }
+
     static func isAudited(_ path: String) -> Bool {
         path == "/v1" || path.hasPrefix("/v1/") || path.hasPrefix("/api/")
     }
@@ -27,7 +30,8 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
                     request.body = RequestBody(buffer: buffer)
                     if case .object(let o)? = try? TemplateValue(jsonData: Data(buffer.readableBytesView)) { trace.body = o }
                 }
-                let response = try await next(request, context)
+                var response = try await next(request, context)
+                response.headers[Self.requestIDField] = trace.id
                 let status = Int(response.status.code)
                 let quietRead = path.hasPrefix("/api/") && request.method == .get && status < 400
                 if !trace.recordedByBackend && !quietRead { write(trace, status: status, error: nil) }

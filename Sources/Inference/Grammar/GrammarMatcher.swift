@@ -12,18 +12,44 @@
 struct GrammarStackArena: Sendable {
     private(set) var position: [Int32] = []
     private(set) var parent: [Int32] = []
-    private var table: [Int64: Int32] = [:]
+    /// Open-addressing table of node ids by (position, parent); -1 marks a free slot. (The mask
+    /// walk interns a node per byte it tries, so this is the hot path.)
+    private var slots = [Int32](repeating: -1, count: 1024)
 
     var count: Int { position.count }
 
+    @inline(__always)
+    private static func hash(_ pos: Int32, _ up: Int32) -> Int {
+        let key = UInt64(UInt32(bitPattern: pos)) << 32 | UInt64(UInt32(bitPattern: up))
+        return Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 20)
+    }
+
     mutating func node(_ pos: Int32, _ up: Int32) -> Int32 {
-        let key = Int64(pos) << 32 | Int64(UInt32(bitPattern: up))
-        if let n = table[key] { return n }
+        let mask = slots.count - 1
+        var h = Self.hash(pos, up) & mask
+        while true {
+            let n = slots[h]
+            if n < 0 { break }
+            if position[Int(n)] == pos && parent[Int(n)] == up { return n }
+            h = (h + 1) & mask
+        }
         let n = Int32(position.count)
         position.append(pos)
         parent.append(up)
-        table[key] = n
+        slots[h] = n
+        if position.count * 2 > slots.count { grow() }
         return n
+    }
+
+    private mutating func grow() {
+        var bigger = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = bigger.count - 1
+        for n in position.indices {
+            var h = Self.hash(position[n], parent[n]) & mask
+            while bigger[h] >= 0 { h = (h + 1) & mask }
+            bigger[h] = Int32(n)
+        }
+        slots = bigger
     }
 }
 

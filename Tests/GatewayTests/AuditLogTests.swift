@@ -90,6 +90,22 @@ import Testing
         #expect(records.first?.status == 500 && records.first?.error?.contains("the model broke") == true)
     }
 
+    @Test func aClientThatLeavesIsRecordedWithWhatItGot() async throws {
+        let f = try StudioFixture()
+        let audited = AuditingBackend(base: f.backend, audit: f.store.audit, redactor: nil, limiter: nil)
+        let trace = RequestTrace(method: "POST", path: "/v1/chat/completions")
+        let response = try await RequestTrace.$current.withValue(trace) {
+            try await audited.chat(ChatRequest(model: "words", messages: [["role": "user", "content": "hang"]], parameters: .init()))
+        }
+        var events = response.events.makeAsyncIterator()
+        #expect(try await events.next() == .text(choice: 0, text: "waiting", logprobs: nil, tokens: 1))
+        response.cancel()
+        #expect(try await events.next() == nil)
+        // The pump writes the record before it ends the stream.
+        let record = try f.store.audit.search(AuditQuery()).records.first
+        #expect(record?.status == 499 && record?.response == "waiting" && record?.error != nil)
+    }
+
     /// The record must exist before the client can see the end of the response.
     @Test func theRecordIsWrittenBeforeTheUsageEventIsPassedOn() async throws {
         let f = try StudioFixture()

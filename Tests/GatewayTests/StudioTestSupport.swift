@@ -10,8 +10,8 @@ import Store
 import Synchronization
 import Testing
 
-/// Streams the words of the last message back, one token each (the text "fail" fails before
-/// any output), and remembers the last chat request so tests can see what a `prompt:` model
+/// Streams the words of the last message back, one token each ("fail" fails before any output,
+/// "hang" sends one word and waits until cancelled), and remembers the last chat request so tests can see what a `prompt:` model
 /// was turned into.
 final class WordsBackend: ChatBackend {
     let lastChat = Mutex<ChatRequest?>(nil)
@@ -24,6 +24,11 @@ final class WordsBackend: ChatBackend {
         guard request.model == "words" else { throw BackendError.modelNotFound(request.model, available: ["words"]) }
         guard case .object(let last)? = request.messages.last, case .string(let text)? = last["content"] else {
             throw BackendError.invalidRequest("no text", param: "messages")
+        }
+        if text == "hang" {
+            let (stream, c) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
+            c.yield(.text(choice: 0, text: "waiting", logprobs: nil, tokens: 1))
+            return BackendResponse(model: request.model, choices: 1, promptTokens: [1], events: stream, cancel: { c.finish() })
         }
         if text == "fail" {
             let (stream, c) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()

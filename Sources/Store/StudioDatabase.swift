@@ -12,7 +12,12 @@ public final class StudioDatabase: Sendable {
     public let path: String
 
     /// Opens (creating when needed) the database at `path` and applies every pending migration.
-    public init(path: String) throws(StoreError) {
+    public convenience init(path: String) throws(StoreError) {
+        try self.init(path: path, migratingUpTo: nil)
+    }
+
+    /// Opens the database and migrates it up to `last` (tests make older databases with it).
+    init(path: String, migratingUpTo last: String?) throws(StoreError) {
         self.path = path
         do {
             try FileManager.default.createDirectory(
@@ -26,7 +31,7 @@ public final class StudioDatabase: Sendable {
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
             }
             pool = try DatabasePool(path: path, configuration: config)
-            try StoreMigrations.migrator.migrate(pool)
+            if let last { try StoreMigrations.migrator.migrate(pool, upTo: last) } else { try StoreMigrations.migrator.migrate(pool) }
         } catch {
             throw StoreError.database("Could not open the Studio database at \(path): \(error)")
         }

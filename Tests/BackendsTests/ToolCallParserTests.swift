@@ -111,6 +111,15 @@ import Testing
         #expect(openAIShape.calls.first?.arguments == "{\"a\": 2}")
     }
 
+    @Test func plainJSONCallsOneAfterAnother() {
+        let text = "\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n{\"name\": \"get_weather\", \"arguments\": {}}\n{\"name\": \"add\", \"argu"
+        let r = Self.runByCharacter(text)
+        #expect(r.calls.map(\.name) == ["add", "get_weather"])
+        #expect(r.content == "\n{\"name\": \"add\", \"argu")  // the cut-off third one stays text
+        let mixed = "{\"name\": \"add\", \"arguments\": {}} then {\"name\": \"add\", \"arguments\": {}}"
+        #expect(Self.runByCharacter(mixed).calls.count == 1)
+    }
+
     @Test func plainJSONThatIsNotACallIsContent() {
         for text in ["{\"answer\": 42}", "[1, 2, 3] and more", "{\"name\": \"add\", \"arguments\": 5}", "{not json"] {
             let r = Self.runByCharacter(text)

@@ -40,6 +40,8 @@ public struct ToolCallParser: Sendable {
     public private(set) var callCount = 0
     /// Whether nothing but calls has been emitted since the start or the last call.
     private var atBoundary = true
+    /// Whether the last call was written as plain JSON (another may follow the same way).
+    private var afterPlainCall = false
 
     /// - Parameter toolNames: the functions the request offers; a call to any other name is
     ///   kept as content. Nil accepts any name.
@@ -91,6 +93,11 @@ public struct ToolCallParser: Sendable {
             return stepInFence(into: &out, atEnd: atEnd)
 
         case .text:
+            // Plain-JSON calls may follow one another, separated by whitespace.
+            if afterPlainCall, atBoundary, let first = pending.first(where: { !$0.isWhitespace }), first == "{" || first == "[" {
+                mode = .plainJSON
+                return true
+            }
             if let (marker, range) = firstMarker() {
                 // Whitespace between calls (or before the first) is layout, not content.
                 let before = pending[..<range.lowerBound]
@@ -123,6 +130,7 @@ public struct ToolCallParser: Sendable {
                 let value = pending[..<cut]
                 if let calls = ToolCallDecoding.calls(in: value, names: names) {
                     emit(calls, into: &out)
+                    afterPlainCall = true
                 } else {
                     emit(String(value), into: &out)
                 }
@@ -130,10 +138,12 @@ public struct ToolCallParser: Sendable {
                 mode = .text
                 return true
             case .invalid:
+                afterPlainCall = false
                 mode = .text
                 return true
             case .incomplete:
                 guard atEnd else { return false }
+                afterPlainCall = false
                 mode = .text
                 return true
             }
@@ -246,6 +256,7 @@ public struct ToolCallParser: Sendable {
         guard !text.isEmpty else { return }
         out.append(.content(text))
         atBoundary = false
+        afterPlainCall = false
     }
 
     private mutating func emit(_ calls: [ToolCall], into out: inout [ToolCallPiece]) {

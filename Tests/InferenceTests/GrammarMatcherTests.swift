@@ -100,3 +100,28 @@ struct GrammarMatcherTests {
         #expect(a.isComplete && b.isComplete)
     }
 }
+
+@Suite("Grammar matcher arena compaction")
+struct GrammarCompactionTests {
+    @Test func compactedMatcherBehavesLikeTheOriginal() throws {
+        let g = try Grammar.parse(
+            """
+            root ::= "[" ( item ( "," item )* )? "]"
+            item ::= [a-c]{1,6} | "(" ( item ( "," item )* )? ")"
+            """)
+        let alphabet = Array("[](),abcx".utf8)
+        var rng = SeededRandom(seed: 9)
+        for _ in 0..<20 {
+            var plain = GrammarMatcher(grammar: g)
+            var compacting = GrammarMatcher(grammar: g)
+            compacting.compactionThreshold = 8
+            for _ in 0..<200 {
+                let b = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                let a1 = plain.accept([b]), a2 = compacting.accept([b])
+                #expect(a1 == a2)
+                #expect(plain.canEnd == compacting.canEnd && plain.isComplete == compacting.isComplete)
+                if plain.isComplete { break }
+            }
+        }
+    }
+}

@@ -74,7 +74,7 @@ public struct GrammarMatcher: Sendable {
     private(set) var partial: UInt32 = 0
     private(set) var remaining: UInt8 = 0
     /// Arena size above which `accept` rebuilds the arena from the live stacks only.
-    static let compactionThreshold = 1 << 21
+    var compactionThreshold = 1 << 18
 
     public init(grammar: Grammar) {
         self.grammar = grammar
@@ -105,7 +105,7 @@ public struct GrammarMatcher: Sendable {
         canEnd = f.canEnd
         partial = f.partial
         remaining = f.remaining
-        if arena.count > Self.compactionThreshold { compact() }
+        if arena.count > compactionThreshold { compact() }
         return true
     }
 

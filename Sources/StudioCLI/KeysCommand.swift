@@ -7,10 +7,11 @@ struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and revoke the API keys of `studio serve`.",
         discussion: """
-            Once any key exists, `studio serve` requires `Authorization: Bearer <secret>` on /v1 and
-            /api, and the admin scope on /api/admin. A secret is shown once, at creation; the
-            database ($STUDIO_HOME/studio.sqlite) keeps only a salted hash. A revoked key stops
-            working at once, even on a running server.
+            Once any key exists, `studio serve` requires
+            `Authorization: Bearer <secret>` on /v1 and /api, and the admin scope on
+            /api/admin. A secret is shown once, at creation; the database
+            ($STUDIO_HOME/studio.sqlite) keeps only a salted hash. A revoked key
+            stops working at once, even on a running server.
 
             Examples:
               studio keys create --name laptop

@@ -6,11 +6,13 @@ struct Prompts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Versioned prompt templates: list, show, save, diff, label.",
         discussion: """
-            A prompt is a system text plus messages with {{variables}}, saved for a model with
-            parameters. Every save makes a new, immutable version; labels (production, staging or
-            any name) point at versions. A chat request to `studio serve` with
-            "model": "prompt:NAME@LABEL" (or @VERSION, or just prompt:NAME for the latest) uses it,
-            filling the variables from the request's "variables".
+            A prompt is a system text plus messages with {{variables}}, saved for a
+            model with parameters. Every save makes a new, immutable version; labels
+            (production, staging or any name) point at versions. A chat request to
+            `studio serve` with "model": "prompt:NAME@LABEL" (or @VERSION, or just
+            prompt:NAME for the latest) uses it, filling the variables from the
+            request's "variables"; the version's parameters apply unless the request
+            sets the same field.
 
             A prompt file is JSON:
               {

@@ -21,10 +21,11 @@ struct Serve: AsyncParsableCommand {
             order, falling back to the next when one is down, times out or fails before its first
             token (never in the middle of an answer).
 
-            Keys, the audit log and prompts live in $STUDIO_HOME/studio.sqlite. With no key the
-            server is open (and only listens beyond this machine with --no-auth); once
-            `studio keys create` has made one, /v1 and /api need a bearer key. Every request is
-            recorded in the audit log (`studio logs`); --redact masks personal data first.
+            Keys, the audit log and prompts live in $STUDIO_HOME/studio.sqlite. With
+            no key the server is open (and only listens beyond this machine with
+            --no-auth); once `studio keys create` has made one, /v1 and /api need a
+            bearer key. Every request is recorded in the audit log (`studio logs`);
+            --redact masks personal data first.
 
             Examples:
               studio serve --model qwen2.5-coder:0.5b

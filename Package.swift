@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Backends", "Inference", "ChatTemplates", "ModelFormats", "Store",
+                "Gateway", "Backends", "Inference", "ChatTemplates", "ModelFormats", "Store", "ModelHub",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -24,7 +24,7 @@ public enum Gateway {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         let legacyKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
-        let limiter = RateLimiter()
+        let limiter = studio.map { RateLimiter(clock: $0.clock) } ?? RateLimiter()
         let redactor = studio?.redact == true ? Redactor() : nil
         let backend: any ChatBackend = studio.map {
             AuditingBackend(base: backend, audit: $0.store.audit, redactor: redactor, limiter: limiter)

@@ -5,19 +5,28 @@ import Synchronization
 /// Per-key token buckets in this process: requests per minute (one token per request) and
 /// tokens per minute (prompt + completion tokens, charged when a response ends; a key whose
 /// budget is spent waits until it refills above zero).
-final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     private struct Buckets {
         var requests: TokenBucket?
         var tokens: TokenBucket?
     }
 
     private let buckets = Mutex<[Int64: Buckets]>([:])
-    private let origin = ContinuousClock.now
+    private let clock: @Sendable () -> Double
 
-    private var now: Double {
+    init(clock: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
+        self.clock = clock
+    }
+
+    /// Seconds since an arbitrary fixed point of the monotonic clock.
+    @Sendable public static func monotonicSeconds() -> Double {
         let d = ContinuousClock.now - origin
         return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
+
+    private static let origin = ContinuousClock.now
+
+    private var now: Double { clock() }
 
     /// Lets one request of `key` through, or throws a 429 with the seconds to wait.
     func admit(_ key: APIKey) throws(APIError) {

@@ -11,11 +11,14 @@ public struct StudioServices: Sendable {
     public var home: StudioHome
     /// Mask emails, phone, card and IBAN numbers before the audit log stores a text.
     public var redact: Bool
+    /// Seconds on a monotonic clock, for the per-key rate limits (tests pass a clock they control).
+    public var clock: @Sendable () -> Double
 
-    public init(store: Store, home: StudioHome, redact: Bool = false) {
+    public init(store: Store, home: StudioHome, redact: Bool = false, clock: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
         self.store = store
         self.home = home
         self.redact = redact
+        self.clock = clock
     }
 }
 

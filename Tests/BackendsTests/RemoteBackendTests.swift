@@ -335,8 +335,12 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
                     break
                 }
                 r.cancel()
-                // Waits for the close (bounded, so a failure ends the test instead of hanging it).
-                for _ in 0..<200 where server.closedConnections == 0 { try await Task.sleep(for: .milliseconds(50)) }
+                // Waits for the close, bounded by a generous deadline (a loaded machine running the
+                // whole suite can starve this task for seconds), so a failure ends instead of hanging.
+                let deadline = ContinuousClock.now + .seconds(120)
+                while server.closedConnections == 0 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 #expect(server.closedConnections == 1)
             }
         }

@@ -13,8 +13,8 @@ for model in qwen2.5-coder:0.5b smollm2:135m gemma3:270m qwen2.5-coder:1.5b mini
 done
 swift test -c release --skip-build "$@"
 if [ $# -eq 0 ]; then
-  if ! python3 -c "import openai, pytest, selenium" 2>/dev/null; then
-    echo "The server and browser tests need the openai SDK, pytest and selenium: python3 -m pip install -r Tests/GatewayTests/python/requirements.txt" >&2
+  if ! python3 -c "import openai, pytest, selenium, jsonschema" 2>/dev/null; then
+    echo "The server and browser tests need the openai SDK, pytest, selenium and jsonschema: python3 -m pip install -r Tests/GatewayTests/python/requirements.txt" >&2
     exit 1
   fi
   STUDIO_BIN="$PWD/$studio" python3 -m pytest Tests/GatewayTests/python

@@ -1840,6 +1840,84 @@ CK_P_ENTRY(q4_1, blk_q4_1)
 CK_P_ENTRY(q5_1, blk_q5_1)
 
 // ---------------------------------------------------------------------------------------------
+// The value sum of llama.cpp-rounding attention (see Kernels/Attention.swift): per lane,
+// acc = 0; for each key i: if grew[i] != 0, acc = f16(acc * rescale[i]); acc = f16(fma(v_i, weight[i], acc));
+// then out = acc * norm. f16() rounds to the nearest half (ties to even) and back. Two heads
+// (weights of head h at weight[h], ...) share each converted value vector. Swift lowers these
+// conversions to half-width instructions with spills; here they are one instruction per 8 lanes.
+
+static void value_sum_scalar(int64_t n, const uint16_t *v, size_t stride, int64_t lanes, int heads,
+                             const float *const *weight, const float *const *rescale, const float *const *grew,
+                             const float *norm, float *const *out) {
+    for (int h = 0; h < heads; h++) {
+        for (int64_t c = 0; c < lanes; c++) {
+            float acc = 0.0f;
+            for (int64_t i = 0; i < n; i++) {
+                if (grew[h][i] != 0.0f) acc = ck_h2f(ck_f2h(acc * rescale[h][i]));
+                acc = ck_h2f(ck_f2h(fmaf(ck_h2f(v[(size_t)i * stride + c]), weight[h][i], acc)));
+            }
+            out[h][c] = acc * norm[h];
+        }
+    }
+}
+
+#if CK_X86
+CK_AVX2 static inline __m256 f16_round8(__m256 x) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// HEADS (1 or 2) heads, W (1..4) vectors of 8 lanes starting at lane c.
+#define CK_VALUE_SUM_BLOCK(HEADS, W)                                                                   \
+    do {                                                                                               \
+        __m256 acc[2][4];                                                                              \
+        for (int h = 0; h < HEADS; h++) for (int k = 0; k < W; k++) acc[h][k] = _mm256_setzero_ps();  \
+        for (int64_t i = 0; i < n; i++) {                                                              \
+            const uint16_t *vr = v + (size_t)i * stride + c;                                           \
+            __m256 vv[4];                                                                              \
+            for (int k = 0; k < W; k++) vv[k] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * k))); \
+            for (int h = 0; h < HEADS; h++) {                                                          \
+                if (grew[h][i] != 0.0f) {                                                              \
+                    const __m256 r = _mm256_set1_ps(rescale[h][i]);                                    \
+                    for (int k = 0; k < W; k++) acc[h][k] = f16_round8(_mm256_mul_ps(acc[h][k], r));   \
+                }                                                                                      \
+                const __m256 w = _mm256_set1_ps(weight[h][i]);                                         \
+                for (int k = 0; k < W; k++) acc[h][k] = f16_round8(_mm256_fmadd_ps(vv[k], w, acc[h][k])); \
+            }                                                                                          \
+        }                                                                                              \
+        for (int h = 0; h < HEADS; h++) {                                                              \
+            const __m256 nv = _mm256_set1_ps(norm[h]);                                                 \
+            for (int k = 0; k < W; k++) _mm256_storeu_ps(out[h] + c + 8 * k, _mm256_mul_ps(acc[h][k], nv)); \
+        }                                                                                              \
+    } while (0)
+
+CK_AVX2 static void value_sum_avx2(int64_t n, const uint16_t *v, size_t stride, int64_t lanes, int heads,
+                                   const float *const *weight, const float *const *rescale, const float *const *grew,
+                                   const float *norm, float *const *out) {
+    int64_t c = 0;
+    if (heads == 2) {
+        for (; c + 32 <= lanes; c += 32) CK_VALUE_SUM_BLOCK(2, 4);
+        for (; c + 8 <= lanes; c += 8) CK_VALUE_SUM_BLOCK(2, 1);
+    } else {
+        for (; c + 32 <= lanes; c += 32) CK_VALUE_SUM_BLOCK(1, 4);
+        for (; c + 8 <= lanes; c += 8) CK_VALUE_SUM_BLOCK(1, 1);
+    }
+    if (c < lanes) {
+        float *tail[2] = {out[0] + c, heads == 2 ? out[1] + c : NULL};
+        value_sum_scalar(n, v + c, stride, lanes - c, heads, weight, rescale, grew, norm, tail);
+    }
+}
+#endif
+
+void ck_f16_value_sum(int64_t n, const uint16_t *v, size_t stride, int64_t lanes, int heads,
+                      const float *const *weight, const float *const *rescale, const float *const *grew,
+                      const float *norm, float *const *out) {
+#if CK_X86
+    if (use_avx2()) { value_sum_avx2(n, v, stride, lanes, heads, weight, rescale, grew, norm, out); return; }
+#endif
+    value_sum_scalar(n, v, stride, lanes, heads, weight, rescale, grew, norm, out);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Matmul against a few activation rows (decode of several sequences, the tail of a prefill
 // batch): y[c * y_stride + r] = row r of w . column c, for r < rows and c < cols. Each weight
 // row is unpacked once per block of columns: up to eight with AVX-512 (when the block has at

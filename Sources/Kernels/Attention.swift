@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -243,7 +244,7 @@ private func attendPieceLlamaCpp(
     let n = range.count
     let keyBase = keys + (range.lowerBound * g.keyStride + kvHead * g.headDim) * 2
     let valueBase = values + (range.lowerBound * g.valueStride + kvHead * g.valueDim) * 2
-    let keyRowBytes = g.keyStride * 2, valueRowBytes = g.valueStride * 2
+    let keyRowBytes = g.keyStride * 2
     let qh = scratch, rescale = scratch + g.headDim, weight = rescale + n, grew = weight + n
     let blocked = g.headDim & ~31
     // Query heads two at a time share each converted key and value vector; the arithmetic of
@@ -280,7 +281,7 @@ private func attendPieceLlamaCpp(
         }
         // The online softmax's running maximum and sum, in key order.
         let (m, sum) = onlineSoftmax(weight, rescale: rescale, grew: grew, count: n)
-        // out = Σ in F16, 32 lanes of the sum in registers at a time.
+        // out = Σ in F16 (ck_f16_value_sum).
         let out: UnsafeMutablePointer<Float>
         if let partial {
             let p = partial + j * (2 + g.valueDim)
@@ -291,64 +292,7 @@ private func attendPieceLlamaCpp(
             out = output! + j * g.valueDim
         }
         let norm: Float = partial != nil ? 1 : (sum == 0 ? 0 : 1 / sum)
-        var c = 0
-        // 64 lanes at a time: eight independent round-after-FMA chains hide their latency.
-        while c + 64 <= g.valueDim {
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-            for i in 0..<n {
-                if grew[i] != 0 {
-                    let r = SIMD8<Float>(repeating: rescale[i])
-                    a0 = roundToF16(a0 * r); a1 = roundToF16(a1 * r); a2 = roundToF16(a2 * r); a3 = roundToF16(a3 * r)
-                    a4 = roundToF16(a4 * r); a5 = roundToF16(a5 * r); a6 = roundToF16(a6 * r); a7 = roundToF16(a7 * r)
-                }
-                let v = valueBase + i * valueRowBytes
-                let w = SIMD8<Float>(repeating: weight[i])
-                a0 = roundToF16(a0.addingProduct(load8(v, c, true), w))
-                a1 = roundToF16(a1.addingProduct(load8(v, c + 8, true), w))
-                a2 = roundToF16(a2.addingProduct(load8(v, c + 16, true), w))
-                a3 = roundToF16(a3.addingProduct(load8(v, c + 24, true), w))
-                a4 = roundToF16(a4.addingProduct(load8(v, c + 32, true), w))
-                a5 = roundToF16(a5.addingProduct(load8(v, c + 40, true), w))
-                a6 = roundToF16(a6.addingProduct(load8(v, c + 48, true), w))
-                a7 = roundToF16(a7.addingProduct(load8(v, c + 56, true), w))
-            }
-            let o = UnsafeMutableRawPointer(out + c)
-            for (index, a) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() {
-                o.storeBytes(of: a * norm, toByteOffset: index * 32, as: SIMD8<Float>.self)
-            }
-            c += 64
-        }
-        while c + 32 <= g.valueDim {
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            for i in 0..<n {
-                if grew[i] != 0 {
-                    let r = SIMD8<Float>(repeating: rescale[i])
-                    a0 = roundToF16(a0 * r); a1 = roundToF16(a1 * r); a2 = roundToF16(a2 * r); a3 = roundToF16(a3 * r)
-                }
-                let v = valueBase + i * valueRowBytes
-                let w = SIMD8<Float>(repeating: weight[i])
-                a0 = roundToF16(a0.addingProduct(load8(v, c, true), w))
-                a1 = roundToF16(a1.addingProduct(load8(v, c + 8, true), w))
-                a2 = roundToF16(a2.addingProduct(load8(v, c + 16, true), w))
-                a3 = roundToF16(a3.addingProduct(load8(v, c + 24, true), w))
-            }
-            let o = UnsafeMutableRawPointer(out + c)
-            o.storeBytes(of: a0 * norm, toByteOffset: 0, as: SIMD8<Float>.self)
-            o.storeBytes(of: a1 * norm, toByteOffset: 32, as: SIMD8<Float>.self)
-            o.storeBytes(of: a2 * norm, toByteOffset: 64, as: SIMD8<Float>.self)
-            o.storeBytes(of: a3 * norm, toByteOffset: 96, as: SIMD8<Float>.self)
-            c += 32
-        }
-        while c < g.valueDim {
-            var acc: Float = 0
-            for i in 0..<n {
-                if grew[i] != 0 { acc = roundToF16(acc * rescale[i]) }
-                acc = roundToF16(acc.addingProduct(load1(valueBase + i * valueRowBytes, c, true), weight[i]))
-            }
-            out[c] = acc * norm
-            c += 1
-        }
+        f16ValueSum(n: n, values: valueBase, stride: g.valueStride, lanes: g.valueDim, (weight, rescale, grew, norm, out), nil)
     }
 }
 
@@ -378,15 +322,15 @@ private func onlineSoftmax(_ weight: UnsafeMutablePointer<Float>, rescale: Unsaf
 
 /// Two query heads (rows `q` and `q + headDim`) of `attendPieceLlamaCpp` in one pass over the
 /// keys and values: each F16 key and value vector is converted once for both. Per head the
-/// operations and their order are exactly those of the one-head loop (the value sum runs 32
-/// lanes at a time instead of 64; lanes are independent), so the results are bit-identical.
+/// operations and their order are exactly those of the one-head loop, so the results are
+/// bit-identical.
 /// Scratch: 2 * (headDim + 3n) floats.
 @inline(__always)
 private func attendPairLlamaCpp(
     _ g: AttentionGeometry, q: UnsafePointer<Float>, keyBase: UnsafeRawPointer, valueBase: UnsafeRawPointer, n: Int,
     scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, partial: UnsafeMutablePointer<Float>?
 ) {
-    let keyRowBytes = g.keyStride * 2, valueRowBytes = g.valueStride * 2
+    let keyRowBytes = g.keyStride * 2
     let qh0 = scratch, qh1 = scratch + g.headDim
     let rescale0 = qh1 + g.headDim, weight0 = rescale0 + n, grew0 = weight0 + n
     let rescale1 = grew0 + n, weight1 = rescale1 + n, grew1 = weight1 + n
@@ -448,54 +392,39 @@ private func attendPairLlamaCpp(
     }
     let norm0: Float = partial != nil ? 1 : (sum0 == 0 ? 0 : 1 / sum0)
     let norm1: Float = partial != nil ? 1 : (sum1 == 0 ? 0 : 1 / sum1)
-    var c = 0
-    while c + 32 <= g.valueDim {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-        for i in 0..<n {
-            let v = valueBase + i * valueRowBytes
-            let v0 = load8(v, c, true), v1 = load8(v, c + 8, true), v2 = load8(v, c + 16, true), v3 = load8(v, c + 24, true)
-            if grew0[i] != 0 {
-                let r = SIMD8<Float>(repeating: rescale0[i])
-                a0 = roundToF16(a0 * r); a1 = roundToF16(a1 * r); a2 = roundToF16(a2 * r); a3 = roundToF16(a3 * r)
+    f16ValueSum(n: n, values: valueBase, stride: g.valueStride, lanes: g.valueDim,
+                (weight0, rescale0, grew0, norm0, out0), (weight1, rescale1, grew1, norm1, out1))
+}
+
+/// One head's part of a value sum: weights, rescale factors, grew flags, final factor, output.
+private typealias ValueSumHead = (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                  Float, UnsafeMutablePointer<Float>)
+
+/// The F16-rounded value sum of one or two heads over the same `n` value rows
+/// (`ck_f16_value_sum`), with its pointer tables on the stack.
+@inline(__always)
+private func f16ValueSum(n: Int, values: UnsafeRawPointer, stride: Int, lanes: Int, _ first: ValueSumHead, _ second: ValueSumHead?) {
+    let heads = second == nil ? 1 : 2
+    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 6) { tables in
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 2) { outs in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2) { norms in
+                let t = tables.baseAddress!
+                t[0] = UnsafePointer(first.0); t[2] = UnsafePointer(first.1); t[4] = UnsafePointer(first.2)
+                norms[0] = first.3
+                outs[0] = first.4
+                if let second {
+                    t[1] = UnsafePointer(second.0); t[3] = UnsafePointer(second.1); t[5] = UnsafePointer(second.2)
+                    norms[1] = second.3
+                    outs[1] = second.4
+                } else {
+                    t[1] = nil; t[3] = nil; t[5] = nil
+                    norms[1] = 0
+                    outs[1] = nil
+                }
+                ck_f16_value_sum(Int64(n), values.assumingMemoryBound(to: UInt16.self), stride, Int64(lanes), Int32(heads),
+                                 t, t + 2, t + 4, norms.baseAddress!, outs.baseAddress!)
             }
-            if grew1[i] != 0 {
-                let r = SIMD8<Float>(repeating: rescale1[i])
-                b0 = roundToF16(b0 * r); b1 = roundToF16(b1 * r); b2 = roundToF16(b2 * r); b3 = roundToF16(b3 * r)
-            }
-            let w0 = SIMD8<Float>(repeating: weight0[i]), w1 = SIMD8<Float>(repeating: weight1[i])
-            a0 = roundToF16(a0.addingProduct(v0, w0))
-            a1 = roundToF16(a1.addingProduct(v1, w0))
-            a2 = roundToF16(a2.addingProduct(v2, w0))
-            a3 = roundToF16(a3.addingProduct(v3, w0))
-            b0 = roundToF16(b0.addingProduct(v0, w1))
-            b1 = roundToF16(b1.addingProduct(v1, w1))
-            b2 = roundToF16(b2.addingProduct(v2, w1))
-            b3 = roundToF16(b3.addingProduct(v3, w1))
         }
-        let o0 = UnsafeMutableRawPointer(out0 + c), o1 = UnsafeMutableRawPointer(out1 + c)
-        o0.storeBytes(of: a0 * norm0, toByteOffset: 0, as: SIMD8<Float>.self)
-        o0.storeBytes(of: a1 * norm0, toByteOffset: 32, as: SIMD8<Float>.self)
-        o0.storeBytes(of: a2 * norm0, toByteOffset: 64, as: SIMD8<Float>.self)
-        o0.storeBytes(of: a3 * norm0, toByteOffset: 96, as: SIMD8<Float>.self)
-        o1.storeBytes(of: b0 * norm1, toByteOffset: 0, as: SIMD8<Float>.self)
-        o1.storeBytes(of: b1 * norm1, toByteOffset: 32, as: SIMD8<Float>.self)
-        o1.storeBytes(of: b2 * norm1, toByteOffset: 64, as: SIMD8<Float>.self)
-        o1.storeBytes(of: b3 * norm1, toByteOffset: 96, as: SIMD8<Float>.self)
-        c += 32
-    }
-    while c < g.valueDim {
-        var acc0: Float = 0, acc1: Float = 0
-        for i in 0..<n {
-            let v = load1(valueBase + i * valueRowBytes, c, true)
-            if grew0[i] != 0 { acc0 = roundToF16(acc0 * rescale0[i]) }
-            if grew1[i] != 0 { acc1 = roundToF16(acc1 * rescale1[i]) }
-            acc0 = roundToF16(acc0.addingProduct(v, weight0[i]))
-            acc1 = roundToF16(acc1.addingProduct(v, weight1[i]))
-        }
-        out0[c] = acc0 * norm0
-        out1[c] = acc1 * norm1
-        c += 1
     }
 }
 
@@ -503,17 +432,6 @@ private func attendPairLlamaCpp(
 @inline(__always)
 private func roundToF16(_ x: Float) -> Float {
     fp16ToFloat(floatToFp16(x))
-}
-
-@inline(__always)
-private func roundToF16(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    #if !(arch(x86_64) && os(macOS))
-    return SIMD8<Float>(SIMD8<Float16>(x))
-    #else
-    var r = SIMD8<Float>()
-    for l in 0..<8 { r[l] = roundToF16(x[l]) }
-    return r
-    #endif
 }
 
 /// Eight cache elements from `row` starting at element `index`, as Float.

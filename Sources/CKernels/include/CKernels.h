@@ -118,6 +118,15 @@ void ck_gemm_cols_q6_K(int64_t n, const void *w, size_t row_bytes, int64_t rows,
 // (default 2); smaller ones stay on AVX2. For measuring and tests.
 void ck_set_wide_min_columns(int cols);
 
+// The value sum of attention rounded as llama.cpp's flash attention, for `heads` (1 or 2) query
+// heads over the same `n` F16 value rows (row i at v + i * stride elements, `lanes` wide):
+// per lane, acc = 0; for each i: if grew[h][i] != 0, acc = f16(acc * rescale[h][i]);
+// acc = f16(fma(v_i, weight[h][i], acc)); finally out[h] = acc * norm[h]. f16() rounds to the
+// nearest half, ties to even.
+void ck_f16_value_sum(int64_t n, const uint16_t *v, size_t stride, int64_t lanes, int heads,
+                      const float *const *weight, const float *const *rescale, const float *const *grew,
+                      const float *norm, float *const *out);
+
 // Half-precision weight rows x F32 activations.
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);

@@ -58,6 +58,19 @@ import Testing
         }
     }
 
+    @Test func typedEnumsAreFoldedIntoTheirValues() throws {
+        let schema = try TemplateValue(jsonString: #"{"type": "object", "properties": {"unit": {"type": "string", "enum": ["C", "F", 3]}, "v": {"type": "integer", "const": 2}, "odd": {"type": "string", "enum": [1]}}}"#)
+        let folded = TypedEnumSchemas.normalized(schema).jsonString
+        #expect(folded == #"{"type": "object", "properties": {"unit": {"enum": ["C", "F"]}, "v": {"const": 2}, "odd": {"type": "string", "enum": [1]}}}"#)
+        // A typical tool schema can now be forced.
+        let parameters = try TemplateValue(jsonString: #"{"type": "object", "properties": {"unit": {"type": "string", "enum": ["C", "F"]}, "v": {"type": "integer", "const": 2}}, "required": ["unit"]}"#)
+        let tool: TemplateValue = ["type": "function", "function": ["name": "w", "parameters": parameters]]
+        let function = try #require(ToolFunction(tool: tool))
+        var m = try Self.matcher([function], parallel: false)
+        let ok = m.accept("<tool_call>\n{\"name\": \"w\", \"arguments\": {\"unit\": \"F\", \"v\": 2}}\n</tool_call>")
+        #expect(ok)
+    }
+
     @Test func assistantArgumentsStringsBecomeObjects() throws {
         let messages: [TemplateValue] = [
             ["role": "assistant", "content": nil, "tool_calls": [

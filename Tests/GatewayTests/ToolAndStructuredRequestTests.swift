@@ -35,6 +35,10 @@ import Testing
         let body = try Self.chat([("response_format", ["type": "json_schema", "json_schema": ["name": "x", "schema": schema, "strict": true]])])
         #expect(body.request.parameters.grammar == .jsonSchema(schema.jsonString))
         #expect(try Self.chat([("grammar", "root ::= \"yes\"")]).request.parameters.grammar == .gbnf("root ::= \"yes\""))
+        // `type` beside `enum` (as most schemas write it) compiles.
+        let typed: TemplateValue = ["type": "object", "properties": ["u": ["type": "string", "enum": ["C", "F"]]]]
+        let folded = try Self.chat([("response_format", ["type": "json_schema", "json_schema": ["name": "x", "schema": typed]])])
+        #expect(folded.request.parameters.grammar == .jsonSchema(#"{"type": "object", "properties": {"u": {"enum": ["C", "F"]}}}"#))
     }
 
     @Test func badFormatsNameTheParameterAndTheProblem() {

@@ -25,7 +25,7 @@ def tool(name, description, properties, required):
 
 TOOLS = [
     tool("get_weather", "Get the current weather in a city.",
-         {"city": {"type": "string", "description": "City name"}, "unit": {"enum": ["celsius", "fahrenheit"]}}, ["city"]),
+         {"city": {"type": "string", "description": "City name"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, ["city"]),
     tool("add", "Add two numbers.", {"a": {"type": "number"}, "b": {"type": "number"}}, ["a", "b"]),
     tool("send_email", "Send an email.",
          {"to": {"type": "string", "format": "email"}, "subject": {"type": "string", "maxLength": 80},

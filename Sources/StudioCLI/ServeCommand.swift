@@ -10,30 +10,35 @@ import Store
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models).",
+        // Paragraph lines end in a backslash (one line each, so the help wraps them to the
+        // terminal cleanly); example lines stay under 78 columns.
         discussion: """
-            Models load on first use and unload after --keep-alive without requests. Several
-            requests to one model are generated together (continuous batching over --parallel
-            slots); more wait in a bounded queue (429 with Retry-After when it is full).
+            Models load on first use and unload after --keep-alive without requests. Several \
+            requests to one model are generated together (continuous batching over --parallel \
+            slots); more wait in a bounded queue (429 with Retry-After when it is full). \
             Without --model every installed model is served.
 
-            --remote adds another OpenAI-compatible server (vLLM, llama-server, Ollama, studio):
-            its models are served beside the local ones. --route sends a model to backends in
-            order, falling back to the next when one is down, times out or fails before its first
-            token (never in the middle of an answer).
+            --remote adds another OpenAI-compatible server (vLLM, llama-server, Ollama, studio): \
+            its models are served beside the local ones. --route sends a model to backends in \
+            order, falling back to the next when one is down, times out or fails before its \
+            first token (never in the middle of an answer).
 
-            Keys, the audit log and prompts live in $STUDIO_HOME/studio.sqlite. With
-            no key the server is open (and only listens beyond this machine with
-            --no-auth); once `studio keys create` has made one, /v1 and /api need a
-            bearer key. Every request is recorded in the audit log (`studio logs`);
-            --redact masks personal data first.
+            Keys, the audit log and prompts live in $STUDIO_HOME/studio.sqlite. With no key \
+            the server is open (and only listens beyond this machine with --no-auth); once \
+            `studio keys create` has made one, /v1 and /api need a bearer key. Every request \
+            is recorded in the audit log (`studio logs`); --redact masks personal data first. \
+            The web workbench is at http://HOST:PORT/.
 
             Examples:
               studio serve --model qwen2.5-coder:0.5b
-              studio serve --model smollm2:135m --model gemma3:270m --port 9000 --keep-alive 10m
-              studio serve --model qwen2.5-coder:0.5b --remote vllm=http://10.0.0.5:8000/v1 \\
-                --remote-key vllm=sk-... --route 'qwen2.5-coder:7b=vllm,local' --route 'big-*=vllm'
-              curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\
-                -d '{"model": "qwen2.5-coder:0.5b", "messages": [{"role": "user", "content": "Hi"}]}'
+              studio serve --model smollm2:135m --model gemma3:270m --keep-alive 10m
+              studio serve --model qwen2.5-coder:0.5b \\
+                --remote vllm=http://10.0.0.5:8000/v1 --remote-key vllm=sk-... \\
+                --route 'qwen2.5-coder:7b=vllm,local' --route 'big-*=vllm'
+              curl http://127.0.0.1:8080/v1/chat/completions \\
+                -H 'Content-Type: application/json' \\
+                -d '{"model": "qwen2.5-coder:0.5b",
+                     "messages": [{"role": "user", "content": "Hi"}]}'
             """)
 
     @Option(help: "Address to listen on (127.0.0.1 keeps the server private to this machine).")

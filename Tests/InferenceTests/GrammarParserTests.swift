@@ -56,6 +56,13 @@ struct GrammarParserTests {
         for _ in 0..<200 { schema += #"{"type":"array","items":"# }
         schema += "true" + String(repeating: "}", count: 200)
         #expect(throws: GrammarError.self) { try GrammarSpec.jsonSchema(schema).compile() }
+        let pattern = String(repeating: "(", count: 3000) + "a" + String(repeating: ")", count: 3000)
+        #expect(throws: GrammarError.self) {
+            try GrammarSpec.jsonSchema(#"{"type":"string","pattern":"\#(pattern)"}"#).compile()
+        }
+        // A long key among additionalProperties is fine (its exclusion rules are built without recursion).
+        let key = String(repeating: "k", count: 20_000)
+        _ = try? GrammarSpec.jsonSchema(#"{"type":"object","properties":{"\#(key)":{"type":"null"}},"additionalProperties":true}"#).compile()
     }
 
     @Test func semanticErrors() {

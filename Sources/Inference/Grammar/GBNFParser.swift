@@ -12,8 +12,8 @@ indirect enum GBNFItem: Equatable {
     case literal([UInt32])
     /// Inclusive code point ranges; `negated` matches every other code point.
     case charClass(ranges: [ClosedRange<UInt32>], negated: Bool)
-    /// A reference to a rule, with where it was written (for the "undefined rule" error).
-    case reference(String, line: Int, column: Int)
+    /// A reference to a rule by name.
+    case reference(String)
     case group([[GBNFItem]])
     /// `item{min,max}`; a nil max is unbounded.
     case repetition(GBNFItem, min: Int, max: Int?)
@@ -23,7 +23,6 @@ indirect enum GBNFItem: Equatable {
 struct GBNFRule: Equatable {
     var name: String
     var alternatives: [[GBNFItem]]
-    var line: Int
 }
 
 /// A recursive-descent GBNF parser over the text's code points.
@@ -50,13 +49,12 @@ struct GBNFParser {
         var result: [GBNFRule] = []
         skipSpace()
         while i < chars.count {
-            let line = position(i).line
             let name = try ruleName()
             skipSpace()
             guard peek("::=") else { throw error("expected \"::=\" after the rule name \"\(name)\"") }
             i += 3
             let alternatives = try self.alternatives(nested: false)
-            result.append(GBNFRule(name: name, alternatives: alternatives, line: line))
+            result.append(GBNFRule(name: name, alternatives: alternatives))
             skipSpace()
             if let c = current, !Self.isNameCharacter(c) { throw error("unexpected character \"\(Self.printable(c))\"") }
         }
@@ -150,9 +148,7 @@ struct GBNFParser {
             guard Self.isNameCharacter(c) else {
                 throw error("unexpected character \"\(Self.printable(c))\"")
             }
-            let (line, column) = position(i)
-            let name = try ruleName()
-            return .reference(name, line: line, column: column)
+            return .reference(try ruleName())
         }
     }
 

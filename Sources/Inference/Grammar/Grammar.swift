@@ -117,7 +117,7 @@ struct GrammarBuilder {
             for p in points { out.append(chars(GrammarCharSet(ranges: [p...p], negated: false))) }
         case let .charClass(ranges, negated):
             out.append(chars(GrammarCharSet(ranges: ranges, negated: negated)))
-        case let .reference(name, _, _):
+        case .reference(let name):
             guard let r = index[name] else { throw GrammarError(.undefinedRule(name)) }
             out.append(GrammarElement(kind: .reference, argument: r))
         case .group(let alternatives):

@@ -282,7 +282,15 @@ struct JSONSchemaCompiler {
         }
         let char = primitive("char")
         let rest = newRule("keyrest", "\(char)* \"\\\"\"")
-        func rule(_ n: Node) -> String {
+        // Children before parents, without recursion (keys may be long).
+        var order: [Node] = [root]
+        var k = 0
+        while k < order.count {
+            order.append(contentsOf: order[k].children.map(\.1))
+            k += 1
+        }
+        var names: [ObjectIdentifier: String] = [:]
+        for n in order.reversed() {
             var alts: [String] = []
             if !n.isKey { alts.append("\"\\\"\"") }
             // Characters written as themselves that differ from every child.
@@ -290,11 +298,11 @@ struct JSONSchemaCompiler {
             alts.append(JSONStringGrammar.charClass(excluding: excluded) + " " + rest)
             for (c, child) in n.children {
                 guard let u = Unicode.Scalar(c), !JSONStringGrammar.needsEscape(c) else { continue }
-                alts.append(JSONStringGrammar.gbnfLiteral(String(Character(u))) + " " + rule(child))
+                alts.append(JSONStringGrammar.gbnfLiteral(String(Character(u))) + " " + names[ObjectIdentifier(child)]!)
             }
-            return newRule("key", alts.joined(separator: " | "))
+            names[ObjectIdentifier(n)] = newRule("key", alts.joined(separator: " | "))
         }
-        return "\"\\\"\" " + rule(root)
+        return "\"\\\"\" " + names[ObjectIdentifier(root)]!
     }
 
     private mutating func array(_ schema: JSONValue, path: String) throws(GrammarError) -> String {

@@ -148,6 +148,7 @@ struct RegexToGBNF {
         i += 1
         switch c {
         case "(":
+            guard depth < 50 else { throw RegexError(message: "groups nest deeper than 50 levels") }
             if i < s.count, s[i] == "?" {
                 guard i + 1 < s.count, s[i + 1] == ":" else {
                     throw RegexError(message: "lookarounds and named groups are not supported")

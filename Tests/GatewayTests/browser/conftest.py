@@ -12,109 +12,29 @@ test-output/browser/<test name>/ at the repository root.
 import os
 import shutil
 import signal
-import socket
-import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-HOME = Path(os.environ.get("STUDIO_HOME", Path.home() / ".cache" / "studio"))
-MODELS = {"smollm2:135m": "smollm2-135m", "qwen2.5-coder:0.5b": "qwen2.5-coder-0.5b"}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from studio_server import REPO, private_home, start_server, stop_server  # noqa: E402
+
 PAGES = ["playground", "compare", "prompts", "logs", "keys", "models"]
 SCREENSHOTS = REPO / "test-output" / "browser"
 
 
-def studio_binary() -> Path:
-    if os.environ.get("STUDIO_BIN"):
-        return Path(os.environ["STUDIO_BIN"])
-    for config in ("release", "debug"):
-        candidate = REPO / ".build" / config / "studio"
-        if candidate.exists():
-            return candidate
-    pytest.fail("No studio binary: build it with `swift build -c release` or set STUDIO_BIN.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen, port: int, log: Path, home: Path):
-        self.process = process
-        self.port = port
-        self.log = log
-        self.home = home
-        self.base = f"http://127.0.0.1:{port}"
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def status(self, path: str) -> int:
-        try:
-            with urllib.request.urlopen(self.base + path, timeout=2) as r:
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
-
-
-def studio_home(tmp: Path) -> Path:
-    """A fresh STUDIO_HOME whose models/ links the installed test models and their manifests."""
-    home = tmp / "studio-home"
-    (home / "models").mkdir(parents=True)
-    for alias, name in MODELS.items():
-        for suffix in (".gguf", ".manifest.json"):
-            source = HOME / "models" / f"{name}{suffix}"
-            if not source.exists():
-                pytest.fail(f"{source} is missing: run `studio pull {alias}` first.")
-            (home / "models" / source.name).symlink_to(source)
-    return home
-
-
-def start_server(tmp: Path) -> Server:
-    home = studio_home(tmp)
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    command = [str(studio_binary()), "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--model", "smollm2:135m", "--model", "qwen2.5-coder:0.5b",
-               "--parallel", "4", "--ctx", "1024", "--threads", "2"]
-    env = {**os.environ, "STUDIO_HOME": str(home)}
-    env.pop("STUDIO_API_KEY", None)
-    process = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    server = Server(process, port, log, home)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not server.alive():
-            pytest.fail(f"studio serve exited early:\n{log.read_text()}")
-        try:
-            if server.status("/health") == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop_server(server)
-    pytest.fail(f"studio serve did not answer /health within 60 s:\n{log.read_text()}")
-
-
-def stop_server(server: Server) -> None:
-    if server.alive():
-        os.kill(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(server.process.pid, signal.SIGKILL)
-            server.process.wait(timeout=10)
+def start_workbench_server(tmp: Path):
+    """A server with both test models and a private STUDIO_HOME (an empty store)."""
+    return start_server(tmp, "--model", "smollm2:135m", "--model", "qwen2.5-coder:0.5b",
+                        "--parallel", "4", "--ctx", "1024", "--threads", "2", home=private_home(tmp))
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """One server for the tests that never create a key."""
-    s = start_server(tmp_path_factory.mktemp("serve"))
+    s = start_workbench_server(tmp_path_factory.mktemp("serve"))
     yield s
     stop_server(s)
     assert s.process.returncode in (0, -signal.SIGTERM), s.log.read_text()
@@ -123,7 +43,7 @@ def server(tmp_path_factory):
 @pytest.fixture
 def fresh_server(tmp_path):
     """A server of its own, for a test that switches authentication on."""
-    s = start_server(tmp_path)
+    s = start_workbench_server(tmp_path)
     yield s
     stop_server(s)
 

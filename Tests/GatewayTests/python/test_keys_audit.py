@@ -16,27 +16,11 @@ import signal
 import sqlite3
 import subprocess
 import threading
-import time
 from pathlib import Path
 
-import pytest
-
-from conftest import HOME, MODELS, Server, free_port, stop_server, studio_binary
+from conftest import MODELS, Server, free_port, private_home, start_server, stop_server, studio_binary
 
 MODEL = "smollm2:135m"
-
-
-def private_home(tmp: Path) -> Path:
-    """A STUDIO_HOME whose models/ links to the real files and manifests."""
-    home = tmp / "home"
-    (home / "models").mkdir(parents=True)
-    file = MODELS[MODEL]
-    for name in (f"{file}.gguf", f"{file}.manifest.json"):
-        source = HOME / "models" / name
-        if not source.exists():
-            pytest.fail(f"{source} is missing: run `studio pull {MODEL}` first.")
-        (home / "models" / name).symlink_to(source)
-    return home
 
 
 def studio(home: Path, *args: str) -> str:
@@ -47,25 +31,7 @@ def studio(home: Path, *args: str) -> str:
 
 
 def serve(home: Path, tmp: Path, *args: str) -> Server:
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    command = [str(studio_binary()), "serve", "--host", "127.0.0.1", "--port", str(port), "--model", MODEL,
-               "--ctx", "1024", "--threads", "2", *args]
-    process = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               env={**os.environ, "STUDIO_HOME": str(home)})
-    server = Server(process, port, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not server.alive():
-            pytest.fail(f"studio serve exited early:\n{log.read_text()}")
-        try:
-            if server.get("/health", timeout=1)[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop_server(server)
-    pytest.fail(f"studio serve did not answer /health within 60 s:\n{log.read_text()}")
+    return start_server(tmp, "--model", MODEL, "--ctx", "1024", "--threads", "2", *args, home=home)
 
 
 def call(server: Server, method: str, path: str, body=None, key: str | None = None, timeout: float = 120):
@@ -85,7 +51,7 @@ def chat(content: str, **extra) -> dict:
 
 
 def test_key_behaviours(tmp_path):
-    home = private_home(tmp_path)
+    home = private_home(tmp_path, {MODEL: MODELS[MODEL]})
     server = serve(home, tmp_path)
     try:
         assert call(server, "GET", "/v1/models")[0] == 200, "no key yet: the server is open"
@@ -126,7 +92,7 @@ def test_key_behaviours(tmp_path):
 
 
 def test_audit_log_survives_kill_9(tmp_path):
-    home = private_home(tmp_path)
+    home = private_home(tmp_path, {MODEL: MODELS[MODEL]})
     server = serve(home, tmp_path, "--parallel", "4", "--queue", "32")
     complete: set[int] = set()
     lock = threading.Condition()
@@ -172,7 +138,7 @@ def test_audit_log_survives_kill_9(tmp_path):
 
 
 def test_serve_refuses_a_network_host_without_keys(tmp_path):
-    home = private_home(tmp_path)
+    home = private_home(tmp_path, {MODEL: MODELS[MODEL]})
     command = [str(studio_binary()), "serve", "--host", "0.0.0.0", "--port", str(free_port()), "--model", MODEL]
     env = {**os.environ, "STUDIO_HOME": str(home)}
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
@@ -184,7 +150,7 @@ def test_serve_refuses_a_network_host_without_keys(tmp_path):
 
 
 def test_prompt_model_renders_the_labelled_version(tmp_path):
-    home = private_home(tmp_path)
+    home = private_home(tmp_path, {MODEL: MODELS[MODEL]})
     server = serve(home, tmp_path)
     try:
         version = {"system": "You are terse.", "messages": [{"role": "user", "content": "Say the word {{word}}."}],

@@ -99,8 +99,8 @@ struct JSONSchemaCompiler {
             throw GrammarError(.unsupportedKeyword(keyword: key, path: path))
         }
         let constraints = members.map(\.key).filter { Self.supported.contains($0) && $0 != "$defs" && $0 != "definitions" }
-        func alone(_ keyword: String) throws(GrammarError) {
-            if let other = constraints.first(where: { $0 != keyword }) {
+        func alone(_ keyword: String, besides allowed: Set<String> = []) throws(GrammarError) {
+            if let other = constraints.first(where: { $0 != keyword && !allowed.contains($0) }) {
                 throw GrammarError(.unsupportedKeyword(keyword: "\(other) (next to \(keyword))", path: path))
             }
         }
@@ -110,12 +110,18 @@ struct JSONSchemaCompiler {
             return try reference(target, path: path)
         }
         if let value = schema["const"] {
-            try alone("const")
+            try alone("const", besides: ["type"])
+            guard try fitsType(value, schema, path: path) else { throw invalid(path, "const is not of the schema's type") }
             return JSONStringGrammar.gbnfLiteral(value.text)
         }
         if let values = schema["enum"] {
-            try alone("enum")
-            guard case .array(let items) = values, !items.isEmpty else { throw invalid(path, "enum must be a non-empty array") }
+            try alone("enum", besides: ["type"])
+            guard case .array(var items) = values, !items.isEmpty else { throw invalid(path, "enum must be a non-empty array") }
+            // `type` beside `enum` keeps the values of that type.
+            var kept: [JSONValue] = []
+            for item in items where try fitsType(item, schema, path: path) { kept.append(item) }
+            items = kept
+            guard !items.isEmpty else { throw invalid(path, "no enum value is of the schema's type") }
             return "( " + items.map { JSONStringGrammar.gbnfLiteral($0.text) }.joined(separator: " | ") + " )"
         }
         for keyword in ["anyOf", "oneOf", "allOf"] {
@@ -156,6 +162,27 @@ struct JSONSchemaCompiler {
             }
         }
         return alts.count == 1 ? alts[0] : "( " + alts.joined(separator: " | ") + " )"
+    }
+
+    /// Whether `value` is of the schema's `type` (true when there is none).
+    private func fitsType(_ value: JSONValue, _ schema: JSONValue, path: String) throws(GrammarError) -> Bool {
+        let types: [String]
+        switch schema["type"] {
+        case nil: return true
+        case .string(let t)?: types = [t]
+        case .array(let list)?: types = list.compactMap { if case .string(let t) = $0 { t } else { nil } }
+        default: throw invalid(path, "type must be a string or an array of strings")
+        }
+        let kind: String
+        switch value {
+        case .null: kind = "null"
+        case .bool: kind = "boolean"
+        case .number(let d, _): if types.contains("integer") && d == d.rounded() { return true }; kind = "number"
+        case .string: kind = "string"
+        case .array: kind = "array"
+        case .object: kind = "object"
+        }
+        return types.contains(kind)
     }
 
     private func inferredTypes(_ schema: JSONValue) -> [String] {

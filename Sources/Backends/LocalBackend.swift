@@ -131,6 +131,11 @@ public actor LocalBackend: ChatBackend {
         do {
             return try ToolCallGrammar.gbnf(functions: forced, parallel: request.parallelToolCalls && request.toolChoice == .required)
         } catch {
+            // The grammar numbers the forced functions; the client numbered all of its tools.
+            if case .invalidParameters(_, let name, let cause) = error, let i = functions.firstIndex(where: { $0.name == name }) {
+                let named = ToolGrammarError.invalidParameters(index: i, name: name, cause)
+                throw .invalidRequest(named.description, param: named.param)
+            }
             throw .invalidRequest(error.description, param: error.param)
         }
     }

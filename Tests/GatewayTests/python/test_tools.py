@@ -192,6 +192,8 @@ def test_tool_choice_none_offers_no_tools(client):
         ({"tools": [{"type": "function", "function": {"name": "has space"}}]}, "tools[0].function.name"),
         ({"tools": TOOLS, "parallel_tool_calls": "yes"}, "parallel_tool_calls"),
         ({"tools": [tool("f", "", {"a": {"not": {}}}, [])], "tool_choice": "required"}, "tools[0].function.parameters"),
+        ({"tools": TOOLS + [tool("f", "", {"a": {"not": {}}}, [])], "tool_choice": {"type": "function", "function": {"name": "f"}}},
+         "tools[4].function.parameters"),
     ],
 )
 def test_bad_tool_requests_are_400s_naming_the_parameter(client, extra, param):

@@ -40,6 +40,8 @@ public struct ToolCallParser: Sendable {
     public private(set) var callCount = 0
     /// Whether nothing but calls has been emitted since the start or the last call.
     private var atBoundary = true
+    /// Whitespace held back before a tag (dropped if a call follows).
+    private var layout = ""
     /// Whether the last call was written as plain JSON (another may follow the same way).
     private var afterPlainCall = false
 
@@ -101,7 +103,11 @@ public struct ToolCallParser: Sendable {
             if let (marker, range) = firstMarker() {
                 // Whitespace between calls (or before the first) is layout, not content.
                 let before = pending[..<range.lowerBound]
-                if !(atBoundary && before.allSatisfy(\.isWhitespace)) { emit(String(before), into: &out) }
+                if atBoundary && before.allSatisfy(\.isWhitespace) {
+                    layout = String(before)  // given back if the tag turns out not to be a call
+                } else {
+                    emit(String(before), into: &out)
+                }
                 pending = String(pending[range.upperBound...])
                 mode = marker == Self.open ? .tagged : .pythonTag
                 return true
@@ -254,13 +260,15 @@ public struct ToolCallParser: Sendable {
 
     private mutating func emit(_ text: String, into out: inout [ToolCallPiece]) {
         guard !text.isEmpty else { return }
-        out.append(.content(text))
+        out.append(.content(layout + text))
+        layout = ""
         atBoundary = false
         afterPlainCall = false
     }
 
     private mutating func emit(_ calls: [ToolCall], into out: inout [ToolCallPiece]) {
         for call in calls { out.append(.call(call)) }
+        layout = ""
         callCount += calls.count
         atBoundary = true
     }

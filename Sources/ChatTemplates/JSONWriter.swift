@@ -10,7 +10,7 @@ enum JSONWriter {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d): out += floatText(d)
-        case .string(let s): writeString(s, into: &out)
+        case .string(let s): JSONString.append(s, to: &out)
         case .list(let l): try writeArray(l.items, indent: indent, level: level, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys, into: &out)
         case .tuple(let t): try writeArray(t, indent: indent, level: level, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys, into: &out)
         case .dict(let d):
@@ -23,7 +23,7 @@ enum JSONWriter {
             if let inner { out += inner }
             for (n, (k, val)) in pairs.enumerated() {
                 if n > 0 { out += itemSep; if let inner { out += inner } }
-                writeString(k, into: &out)
+                JSONString.append(k, to: &out)
                 out += keySep
                 try write(val, indent: indent, level: level + 1, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys, into: &out)
             }
@@ -64,29 +64,6 @@ enum JSONWriter {
         case .none: return "null"
         default: throw ValueError(.type, "keys must be str, int, float, bool or None, not \(k.typeName)")
         }
-    }
-
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 {
-                    let h = String(c.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        out += "\""
     }
 
     /// `ensure_ascii=True`: every non-ASCII code point becomes `\uXXXX` (UTF-16 surrogate pairs above U+FFFF).

@@ -21,7 +21,7 @@ enum JSONText {
             } else {
                 out += "null"
             }
-        case .string(let s): writeString(s, into: &out)
+        case .string(let s): JSONString.append(s, to: &out)
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
@@ -33,32 +33,11 @@ enum JSONText {
             out += "{"
             for (i, (key, item)) in object.pairs.enumerated() {
                 if i > 0 { out += "," }
-                writeString(key, into: &out)
+                JSONString.append(key, to: &out)
                 out += ":"
                 write(item, into: &out)
             }
             out += "}"
         }
-    }
-
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

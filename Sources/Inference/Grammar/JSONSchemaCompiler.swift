@@ -2,6 +2,8 @@
 // objects, arrays and `$ref` targets get rules of their own (a `$ref` rule is named before its
 // body is compiled, so recursive schemas work).
 
+import ChatTemplates
+
 struct JSONSchemaCompiler {
     let prefix: String
     let document: JSONValue
@@ -260,7 +262,7 @@ struct JSONSchemaCompiler {
         var kvs: [String] = []
         for (key, sub) in properties {
             let value = try compile(sub, path: "\(path)/properties/\(key)")
-            kvs.append("\(JSONStringGrammar.gbnfLiteral(JSONValue.quote(key))) \(ws) \":\" \(ws) \(value)")
+            kvs.append("\(JSONStringGrammar.gbnfLiteral(JSONString.quoted(key))) \(ws) \":\" \(ws) \(value)")
         }
         var extraKV = ""
         if let extra {

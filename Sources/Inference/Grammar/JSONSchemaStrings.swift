@@ -4,6 +4,8 @@
 // escape is written escaped; classes and `.` never produce a quote, a backslash or a control
 // character (they produce a subset of what the pattern allows, which is still valid).
 
+import ChatTemplates
+
 enum JSONStringGrammar {
     /// A character of a JSON string (one escape counts as one character). \u escapes of UTF-16
     /// surrogates are left out: a lone surrogate is refused by strict JSON parsers.
@@ -45,7 +47,7 @@ enum JSONStringGrammar {
 
     /// GBNF a literal string of code points stands for, written as JSON string content.
     static func literal(_ text: String) -> String {
-        let quoted = JSONValue.quote(text)
+        let quoted = JSONString.quoted(text)
         return gbnfLiteral(String(quoted.dropFirst().dropLast()))
     }
 

@@ -2,6 +2,8 @@
 // keys, and the order of `properties` is the order the output's keys are generated in.
 
 /// A parsed JSON value; objects keep their key order, numbers keep their text.
+import ChatTemplates
+
 indirect enum JSONValue: Equatable {
     case null
     case bool(Bool)
@@ -33,31 +35,10 @@ indirect enum JSONValue: Equatable {
         case .null: "null"
         case .bool(let b): b ? "true" : "false"
         case .number(_, let t): t
-        case .string(let s): Self.quote(s)
+        case .string(let s): JSONString.quoted(s)
         case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
-        case .object(let members): "{" + members.map { Self.quote($0.key) + ":" + $0.value.text }.joined(separator: ",") + "}"
+        case .object(let members): "{" + members.map { JSONString.quoted($0.key) + ":" + $0.value.text }.joined(separator: ",") + "}"
         }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 
     static func parse(_ text: String) throws(GrammarError) -> JSONValue {

@@ -49,7 +49,8 @@ public final class TextModel: Sendable {
         let tokenizer = self.tokenizer
         var generator = try Generator(
             source: ModelLogitsSource(model: loaded.model, cache: cache), parameters: parameters,
-            endOfGeneration: endOfGeneration, detokenize: { tokenizer.tokenBytes($0) })
+            endOfGeneration: endOfGeneration, detokenize: { tokenizer.tokenBytes($0) },
+            grammarVocabulary: parameters.grammar == nil ? nil : GrammarVocabulary.shared(for: tokenizer))
         return try generator.generate(prompt: tokens, onEvent: onEvent)
     }
 

@@ -267,7 +267,7 @@ enum OpenAIRequests {
                 _ = try js.string("description")
                 _ = try js.bool("strict")
                 let schema = try js.object("schema")
-                spec = .jsonSchema(schema.map { TypedEnumSchemas.normalized(.object($0.object)).jsonString } ?? "{}")
+                spec = .jsonSchema(schema.map { TemplateValue.object($0.object).jsonString } ?? "{}")
             default:
                 throw .invalidValue("response_format.type",
                                     "'response_format.type' must be 'text', 'json_object' or 'json_schema', got '\(type)'.")

@@ -38,7 +38,7 @@ import Testing
         // `type` beside `enum` (as most schemas write it) compiles.
         let typed: TemplateValue = ["type": "object", "properties": ["u": ["type": "string", "enum": ["C", "F"]]]]
         let folded = try Self.chat([("response_format", ["type": "json_schema", "json_schema": ["name": "x", "schema": typed]])])
-        #expect(folded.request.parameters.grammar == .jsonSchema(#"{"type": "object", "properties": {"u": {"enum": ["C", "F"]}}}"#))
+        #expect(folded.request.parameters.grammar == .jsonSchema(typed.jsonString))
     }
 
     @Test func badFormatsNameTheParameterAndTheProblem() {

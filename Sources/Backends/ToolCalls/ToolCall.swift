@@ -58,7 +58,7 @@ extension ToolFunction {
         var description: String?
         if case .string(let d)? = f["description"] { description = d }
         var parameters: String?
-        if case .object(let p)? = f["parameters"] { parameters = TypedEnumSchemas.normalized(.object(p)).jsonString }
+        if case .object(let p)? = f["parameters"] { parameters = TemplateValue.object(p).jsonString }
         self.init(name: name, description: description, parameters: parameters)
     }
 }

@@ -62,6 +62,29 @@ struct GrammarMatcherTests {
         do { let r = m.accept([0x21]); #expect(!(r)) }
     }
 
+    /// Byte tokens must not spell a literal with an overlong form or a surrogate: the text would
+    /// read U+FFFD where the grammar believes it wrote the literal.
+    @Test func onlyWellFormedUTF8IsAccepted() throws {
+        let lines = try Self.matcher(#"root ::= "lines""#)
+        for overlong: [UInt8] in [[0xC1, 0xB3], [0xE0, 0x81, 0xB3], [0xF0, 0x80, 0x81, 0xB3]] {
+            var m = lines
+            let prefix = m.accept("line")
+            let accepted = m.accept(overlong)
+            #expect(prefix && !accepted, "\(overlong) is an overlong 's'")
+        }
+        let any = try Self.matcher("root ::= [^\"]*")
+        for bad: [UInt8] in [[0xED, 0xA0, 0x80], [0xED, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xE0, 0x9F, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF]] {
+            var m = any
+            let accepted = m.accept(bad)
+            #expect(!accepted, "\(bad) is not well-formed UTF-8")
+        }
+        for text in ["\u{7FF}", "\u{800}", "\u{D7FF}", "\u{E000}", "\u{FFFF}", "\u{10000}", "\u{10FFFF}", "é日😀"] {
+            var m = any
+            let accepted = m.accept(text)
+            #expect(accepted && m.canEnd, "\(text.unicodeScalars.map { $0.value })")
+        }
+    }
+
     @Test func rejectedInputLeavesTheStateUnchanged() throws {
         var m = try Self.matcher("root ::= \"ab\" | \"ac\"")
         do { let r = m.accept("a"); #expect((r)) }

@@ -144,6 +144,14 @@ public struct GrammarMatcher: Sendable {
         }
         guard b & 0xC0 == 0x80 else { return nil }
         let value = f.partial << 6 | UInt32(b & 0x3F)
+        // Only well-formed UTF-8: an overlong form (F0 80 81 B3 "is" 's') or a surrogate would let
+        // byte tokens spell a literal the text then shows as U+FFFD. The first continuation byte
+        // decides: for a 4-byte character the 9 bits so far must make a code point in
+        // 0x10000...0x10FFFF; for a 3-byte one (its lead's 4 bits are below 0x10, which the second
+        // continuation of a valid 4-byte character never is) one of at least 0x800 outside
+        // 0xD800...0xDFFF.
+        if f.remaining == 3 && !(0x10...0x10F).contains(value) { return nil }
+        if f.remaining == 2 && f.partial < 0x10 && (value < 0x20 || (0x360...0x37F).contains(value)) { return nil }
         let need = f.remaining - 1
         if need == 0 { return advance(value, from: f, buffer: &buffer) }
         return partialFrame(f, value, need, buffer)

@@ -72,6 +72,14 @@ struct GrammarMatcherTests {
             let accepted = m.accept(overlong)
             #expect(prefix && !accepted, "\(overlong) is an overlong 's'")
         }
+        // A lead byte alone is refused when no character of its length can follow ('s' after
+        // "line" is one byte long, so F0 cannot start it).
+        for lead: UInt8 in [0xC3, 0xE0, 0xF0] {
+            var m = lines
+            let prefix = m.accept("line")
+            let accepted = m.accept([lead])
+            #expect(prefix && !accepted, "lead byte \(lead) after \"line\"")
+        }
         let any = try Self.matcher("root ::= [^\"]*")
         for bad: [UInt8] in [[0xED, 0xA0, 0x80], [0xED, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xE0, 0x9F, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF]] {
             var m = any

@@ -133,14 +133,16 @@ public struct GrammarMatcher: Sendable {
     mutating func step(_ b: UInt8, from f: GrammarFrame, buffer: inout [Int32]) -> GrammarFrame? {
         if f.remaining == 0 {
             if b < 0x80 { return advance(UInt32(b), from: f, buffer: &buffer) }
-            let value: UInt32, need: UInt8
+            // `least` is the smallest code point a sequence of this length may carry (shorter
+            // forms are overlong), so a lead byte lives only if the grammar allows such a character.
+            let value: UInt32, need: UInt8, least: UInt32
             switch b {
-            case 0xC2...0xDF: value = UInt32(b & 0x1F); need = 1
-            case 0xE0...0xEF: value = UInt32(b & 0x0F); need = 2
-            case 0xF0...0xF4: value = UInt32(b & 0x07); need = 3
+            case 0xC2...0xDF: value = UInt32(b & 0x1F); need = 1; least = 0x80
+            case 0xE0...0xEF: value = UInt32(b & 0x0F); need = 2; least = 0x800
+            case 0xF0...0xF4: value = UInt32(b & 0x07); need = 3; least = 0x10000
             default: return nil
             }
-            return partialFrame(f, value, need, buffer)
+            return partialFrame(f, value, need, buffer, least: least)
         }
         guard b & 0xC0 == 0x80 else { return nil }
         let value = f.partial << 6 | UInt32(b & 0x3F)
@@ -158,9 +160,9 @@ public struct GrammarMatcher: Sendable {
     }
 
     /// A mid-character state, alive when some top accepts a character with this prefix.
-    private func partialFrame(_ f: GrammarFrame, _ value: UInt32, _ need: UInt8, _ buffer: [Int32]) -> GrammarFrame? {
+    private func partialFrame(_ f: GrammarFrame, _ value: UInt32, _ need: UInt8, _ buffer: [Int32], least: UInt32 = 0) -> GrammarFrame? {
         let shift = UInt32(6 * need)
-        let lo = value << shift, hi = min(lo | ((1 << shift) - 1), 0x10FFFF)
+        let lo = max(value << shift, least), hi = min((value << shift) | ((1 << shift) - 1), 0x10FFFF)
         guard lo <= hi else { return nil }
         for k in f.start..<(f.start + f.count) {
             let pos = Int(arena.position[Int(buffer[k])])

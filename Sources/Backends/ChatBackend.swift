@@ -27,9 +27,11 @@ public struct BackendModelStats: Sendable, Equatable {
     public var cacheTokensUsed: Int
     public var cacheTokensCapacity: Int
     public var reusedPromptTokens: Int
+    /// Bytes the loaded model holds: its mapped weights file plus the KV caches of its slots.
+    public var memoryBytes: Int
 
     public init(id: String, queued: Int = 0, active: Int = 0, slots: Int = 0, cacheTokensUsed: Int = 0,
-                cacheTokensCapacity: Int = 0, reusedPromptTokens: Int = 0) {
+                cacheTokensCapacity: Int = 0, reusedPromptTokens: Int = 0, memoryBytes: Int = 0) {
         self.id = id
         self.queued = queued
         self.active = active
@@ -37,6 +39,7 @@ public struct BackendModelStats: Sendable, Equatable {
         self.cacheTokensUsed = cacheTokensUsed
         self.cacheTokensCapacity = cacheTokensCapacity
         self.reusedPromptTokens = reusedPromptTokens
+        self.memoryBytes = memoryBytes
     }
 }
 

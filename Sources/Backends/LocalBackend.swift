@@ -72,15 +72,20 @@ public actor LocalBackend: ChatBackend {
     }
 
     public let options: Options
-    private let specs: [LocalModelSpec]
+    private var specs: [LocalModelSpec]
+    /// Models that became servable after start (e.g. pulled through the API), asked for when a
+    /// name is not known and when the models are listed.
+    private let discover: (@Sendable () -> [LocalModelSpec])?
     private let created: Int
     private var entries: [String: Entry] = [:]
     private var inFlight: [String: Int] = [:]
     private var lastUsed: [String: ContinuousClock.Instant] = [:]
     private var reaper: Task<Void, Never>?
 
-    public init(models: [LocalModelSpec], options: Options = Options()) {
+    public init(models: [LocalModelSpec], options: Options = Options(),
+                discover: (@Sendable () -> [LocalModelSpec])? = nil) {
         self.specs = models
+        self.discover = discover
         self.options = options
         self.created = Int(Date().timeIntervalSince1970)
     }
@@ -88,7 +93,8 @@ public actor LocalBackend: ChatBackend {
     // MARK: - ChatBackend
 
     public func models() -> [BackendModel] {
-        specs.map { spec in
+        addDiscovered()
+        return specs.map { spec in
             var loaded = false
             if case .ready? = entries[spec.id] { loaded = true }
             return BackendModel(id: spec.id, created: created, loaded: loaded)
@@ -155,17 +161,31 @@ public actor LocalBackend: ChatBackend {
     public func statistics() -> [BackendModelStats] {
         loadedEngines().map { id, engine in
             let s = engine.scheduler.stats
+            let layout = engine.model.config.cacheLayout(capacity: 1)
+            let bytesPerPosition = layout.layers * (layout.keyWidth + layout.valueWidth) * layout.element.byteCount
             return BackendModelStats(
                 id: id, queued: s.queued, active: s.active, slots: s.slots, cacheTokensUsed: s.cacheTokensUsed,
-                cacheTokensCapacity: s.cacheTokensCapacity, reusedPromptTokens: s.reusedPromptTokens)
+                cacheTokensCapacity: s.cacheTokensCapacity, reusedPromptTokens: s.reusedPromptTokens,
+                memoryBytes: engine.model.loaded.file.fileSize + s.cacheTokensCapacity * bytesPerPosition)
         }
     }
 
     // MARK: - Models: lookup, lazy load, keep-alive
 
     private func lookup(_ name: String) throws(BackendError) -> LocalModelSpec {
-        if let spec = specs.first(where: { $0.id == name || $0.aliases.contains(name) }) { return spec }
+        if let spec = find(name) { return spec }
+        addDiscovered()
+        if let spec = find(name) { return spec }
         throw .modelNotFound(name, available: specs.map(\.id))
+    }
+
+    private func find(_ name: String) -> LocalModelSpec? {
+        specs.first { $0.id == name || $0.aliases.contains(name) }
+    }
+
+    private func addDiscovered() {
+        guard let discover else { return }
+        for spec in discover() where find(spec.id) == nil { specs.append(spec) }
     }
 
     /// The engine of `spec`, loading it on first use (concurrent first requests share one load).

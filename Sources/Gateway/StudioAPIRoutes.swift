@@ -34,17 +34,19 @@ struct StudioAPIRoutes<Context: RequestContext>: Sendable {
     }
 
     /// Installed models (with whether the server serves and has loaded them), served models
-    /// given by path, then catalog models not installed yet. `memory_bytes` is the size of the
-    /// mapped weights of a loaded model (the KV cache is not counted).
+    /// given by path, then catalog models not installed yet. `memory_bytes` is what a loaded
+    /// model holds: its mapped weights plus its slots' KV caches (the file size for a model loaded
+    /// by a remote engine, whose memory is not known here).
     func models() async throws -> Response {
         let served = await backend.models()
+        let memory = Dictionary(await backend.statistics().map { ($0.id, $0.memoryBytes) }, uniquingKeysWith: max)
         var rows: [TemplateValue] = []
         var seen = Set<String>()
         func row(_ id: String, installed: Bool, loaded: Bool, size: Int64?, architecture: String?) -> TemplateValue {
             .object([
                 ("id", .string(id)), ("installed", .bool(installed)), ("loaded", .bool(loaded)),
                 ("size_bytes", size.map { .int(Int($0)) } ?? .null),
-                ("memory_bytes", loaded ? (size.map { .int(Int($0)) } ?? .null) : .null),
+                ("memory_bytes", loaded ? ((memory[id].flatMap { $0 > 0 ? $0 : nil } ?? size.map { Int($0) }).map { .int($0) } ?? .null) : .null),
                 ("architecture", APIJSON.optional(architecture)),
             ])
         }

@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
             Models load on first use and unload after --keep-alive without requests. Several \
             requests to one model are generated together (continuous batching over --parallel \
             slots); more wait in a bounded queue (429 with Retry-After when it is full). \
-            Without --model every installed model is served.
+            Without --model every installed model is served, including models pulled while it runs.
 
             --remote adds another OpenAI-compatible server (vLLM, llama-server, Ollama, studio): \
             its models are served beside the local ones. --route sends a model to backends in \
@@ -111,9 +111,13 @@ struct Serve: AsyncParsableCommand {
             guard !specs.isEmpty || !remote.remotes.isEmpty else {
                 throw ValidationError("No model to serve: pass --model ALIAS (e.g. --model qwen2.5-coder:0.5b) or pull one first.")
             }
+            // Without --model every installed model is served, including those pulled later.
+            let threadCount = threads
+            var discover: (@Sendable () -> [LocalModelSpec])?
+            if models.isEmpty { discover = { Serve.installedSpecs(threads: threadCount) } }
             let backend = LocalBackend(models: specs, options: .init(
                 slots: parallel, contextLength: context, maxQueued: queue, prefillChunk: prefillChunk,
-                keepAlive: try Self.parseDuration(keepAlive)))
+                keepAlive: try Self.parseDuration(keepAlive)), discover: discover)
             await backend.startKeepAlive()
             let (host, port) = (self.host, self.port)
             let names = specs.map(\.id).joined(separator: ", ")
@@ -150,11 +154,7 @@ struct Serve: AsyncParsableCommand {
     /// installed), or every installed GGUF model.
     func modelSpecs() async throws -> [LocalModelSpec] {
         let store = ModelStore()
-        if models.isEmpty {
-            return store.installed().filter { $0.kind == .gguf }.map { m in
-                LocalModelSpec.file(id: m.alias ?? m.name, aliases: [m.name], path: m.path, threads: threads)
-            }
-        }
+        if models.isEmpty { return Self.installedSpecs(threads: threads) }
         var specs: [LocalModelSpec] = []
         for name in models where !specs.contains(where: { $0.id == name }) {
             let path = try await ModelOptions.parse([name]).resolvePath()
@@ -163,5 +163,12 @@ struct Serve: AsyncParsableCommand {
             specs.append(.file(id: name, aliases: aliases, path: path, threads: threads))
         }
         return specs
+    }
+
+    /// Every installed GGUF model, as the store lists it now.
+    static func installedSpecs(threads: Int?) -> [LocalModelSpec] {
+        ModelStore().installed().filter { $0.kind == .gguf }.map { m in
+            LocalModelSpec.file(id: m.alias ?? m.name, aliases: [m.name], path: m.path, threads: threads)
+        }
     }
 }

@@ -2,6 +2,7 @@ import Backends
 import ChatTemplates
 import Foundation
 import Inference
+import Synchronization
 import Testing
 
 @Suite(.serialized) struct LocalBackendTests {
@@ -27,6 +28,28 @@ import Testing
     }
 
     static let messages: [TemplateValue] = [["role": "user", "content": "Name three colours."]]
+
+    /// A model that becomes servable after start (pulled while the server runs) is found by name
+    /// and listed; a loaded model reports its weights plus its slots' KV caches as memory.
+    @Test func discoveredModelsAreServedAndReportTheirMemory() async throws {
+        let installed = Mutex<[LocalModelSpec]>([])
+        let backend = LocalBackend(models: [], options: .init(slots: 2, contextLength: 512, keepAlive: nil),
+                                   discover: { installed.withLock { $0 } })
+        var p = GenerateParameters.greedy
+        p.maxTokens = 2
+        await #expect(throws: BackendError.self) {
+            _ = try await backend.chat(ChatRequest(model: "smol", messages: Self.messages, parameters: p))
+        }
+        #expect(await backend.models().isEmpty)
+        installed.withLock { $0 = [LocalModelSpec(id: "smol") { try SmolModel.load() }] }
+        _ = try await Self.drain(try await backend.chat(ChatRequest(model: "smol", messages: Self.messages, parameters: p)))
+        #expect(await backend.models().map(\.id) == ["smol"])
+        let model = try SmolModel.load()
+        let layout = model.config.cacheLayout(capacity: 2 * 512)
+        let kvBytes = layout.layers * layout.capacity * (layout.keyWidth + layout.valueWidth) * layout.element.byteCount
+        #expect(await backend.statistics().first?.memoryBytes == model.loaded.file.fileSize + kvBytes)
+        await backend.shutdown()
+    }
 
     /// The chat goes through SmolLM2's own template; its prompt tokens are what ChatPrompt makes.
     @Test func chatUsesTheModelTemplate() async throws {

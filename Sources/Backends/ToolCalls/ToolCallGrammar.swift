@@ -38,19 +38,7 @@ public enum ToolCallGrammar {
         return ([root, call] + rules).joined(separator: "\n") + "\n"
     }
 
-    /// A GBNF string literal.
-    static func literal(_ text: String) -> String {
-        var out = "\""
-        for c in text.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
-    }
+    static func literal(_ text: String) -> String { JSONSchemaGrammar.literal(text) }
 }
 
 /// Why the forced-call grammar could not be built.

@@ -36,6 +36,9 @@ public enum JSONSchemaGrammar {
     /// The bounded-whitespace rule the texts above define for `rootName`.
     public static func wsRuleName(rootName: String) -> String { rootName + "-ws" }
 
+    /// A GBNF string literal matching exactly `text` (for composing grammars around these rules).
+    public static func literal(_ text: String) -> String { JSONStringGrammar.gbnfLiteral(text) }
+
     private static func checkName(_ name: String) throws(GrammarError) {
         guard !name.isEmpty, name.unicodeScalars.allSatisfy({ GBNFParser.isNameCharacter($0.value) }) else {
             throw GrammarError(.invalidSchema(path: "#", message: "the rule name \"\(name)\" must be letters, digits, \"-\" or \"_\""))

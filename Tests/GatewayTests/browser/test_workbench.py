@@ -110,15 +110,24 @@ def test_playground_streams_a_reply_with_a_token_view(ui):
 
 def test_playground_stop_ends_the_stream(ui):
     ui.open("playground")
-    ui.choose("#pg-model", SMALL)
+    # qwen usually counts on for all 800 tokens (~8 s); smollm2 ends this answer by itself after
+    # 26-121 tokens. An answer that ended on its own before the click proves nothing about Stop,
+    # so that attempt is cleared and made again (at most three times).
+    ui.choose("#pg-model", OTHER)
     ui.type("#pg-max-tokens", "800")
-    ui.type("#pg-input", "Count from 1 to 500, one number per line.")
-    ui.click("#pg-send")
-    ui.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#pg-chat .msg.assistant .content .tok")) > 5,
-            GENERATION_TIMEOUT, "no tokens before Stop")
-    ui.click("#pg-stop")
-    ui.wait(lambda d: d.find_element(By.ID, "pg-send").is_enabled(), 30, "Stop did not end the stream")
-    assert ui.find("#pg-finish").text == "stopped"
+    for attempt in range(3):
+        ui.click("#pg-clear")
+        ui.type("#pg-input", "Count from 1 to 500, one number per line.")
+        ui.click("#pg-send")
+        ui.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#pg-chat .msg.assistant .content .tok")) > 5,
+                GENERATION_TIMEOUT, "no tokens before Stop")
+        ui.click("#pg-stop")
+        ui.wait(lambda d: d.find_element(By.ID, "pg-send").is_enabled(), 30, "Stop did not end the stream")
+        finish = ui.find("#pg-finish").text
+        if finish == "stopped":
+            break
+        assert finish.startswith("finish:"), finish
+    assert finish == "stopped", "the answer ended by itself before Stop in all three attempts"
     stopped_at = ui.find("#pg-chat .msg.assistant .content").text
     assert int(ui.find("#pg-token-count").text) < 800
     ui.assert_no_errors()

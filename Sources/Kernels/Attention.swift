@@ -54,52 +54,82 @@ public func attention(
 
     pool.workspace.withBuffer(bytes: (partialsCount + pool.threads * threadFloats) * 4) { raw in
         let partials = raw.assumingMemoryBound(to: Float.self)
-        let threadScratch = partials + partialsCount
-        pool.parallelForWithThreadIndex(items) { start, end, thread in
-            let scratch = threadScratch + thread * threadFloats
-            for item in start..<end {
-                let pair = item / pieces, piece = item % pieces
-                let b = pair / kvHeads, kvHead = pair % kvHeads
-                let position = firstPosition + b
-                let first = window.map { max(0, position - $0 + 1) } ?? 0
-                let span = position - first + 1
-                let length = (span + pieces - 1) / pieces
-                let lo = first + piece * length, hi = min(position + 1, lo + length)
-                let q = queries + b * heads * headDim + kvHead * group * headDim
-                let out = pieces == 1 ? output + b * heads * valueDim + kvHead * group * valueDim : nil
-                let partial = pieces == 1 ? nil : partials + item * group * partialFloats
-                if geometry.isF16 && attentionPrecision == .llamaCpp {
-                    attendPieceLlamaCpp(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
-                                        scratch: scratch, output: out, partial: partial)
-                } else {
-                    attendPiece(geometry, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
-                                scratch: scratch, output: out, partial: partial)
-                }
+        let pieceJob = AttentionPiecesJob(
+            geometry: geometry, output: output, queries: queries, keys: keys, values: values,
+            firstPosition: firstPosition, window: window, pieces: pieces, partials: partials,
+            partialFloats: partialFloats, threadScratch: partials + partialsCount, threadFloats: threadFloats)
+        pool.parallelFor(items, job: pieceJob)
+        if pieces == 1 { return }
+        let mergeJob = AttentionMergeJob(
+            geometry: geometry, output: output, pieces: pieces, partials: partials, partialFloats: partialFloats)
+        pool.parallelFor(batch * heads, job: mergeJob)
+    }
+}
+
+/// Attention of (token, KV head, piece of the key range) items: each writes its heads' output
+/// directly (one piece) or a partial to merge.
+private struct AttentionPiecesJob: ParallelJob {
+    let geometry: AttentionGeometry
+    let output: UnsafeMutablePointer<Float>
+    let queries: UnsafePointer<Float>
+    let keys: UnsafeRawPointer, values: UnsafeRawPointer
+    let firstPosition: Int, window: Int?, pieces: Int
+    let partials: UnsafeMutablePointer<Float>, partialFloats: Int
+    let threadScratch: UnsafeMutablePointer<Float>, threadFloats: Int
+
+    func run(_ start: Int, _ end: Int, _ thread: Int) {
+        let g = geometry
+        let scratch = threadScratch + thread * threadFloats
+        for item in start..<end {
+            let pair = item / pieces, piece = item % pieces
+            let b = pair / g.kvHeads, kvHead = pair % g.kvHeads
+            let position = firstPosition + b
+            let first = window.map { max(0, position - $0 + 1) } ?? 0
+            let span = position - first + 1
+            let length = (span + pieces - 1) / pieces
+            let lo = first + piece * length, hi = min(position + 1, lo + length)
+            let q = queries + b * g.heads * g.headDim + kvHead * g.group * g.headDim
+            let out = pieces == 1 ? output + b * g.heads * g.valueDim + kvHead * g.group * g.valueDim : nil
+            let partial = pieces == 1 ? nil : partials + item * g.group * partialFloats
+            if g.isF16 && attentionPrecision == .llamaCpp {
+                attendPieceLlamaCpp(g, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
+                                    scratch: scratch, output: out, partial: partial)
+            } else {
+                attendPiece(g, q: q, keys: keys, values: values, kvHead: kvHead, range: lo..<hi,
+                            scratch: scratch, output: out, partial: partial)
             }
         }
-        if pieces == 1 { return }
-        // Merge the pieces of each (token, head): rescale to a common max and normalize.
-        pool.parallelFor(batch * heads) { start, end in
-            for bh in start..<end {
-                let b = bh / heads, h = bh % heads
-                let kvHead = h / group, j = h % group
-                let out = output + b * heads * valueDim + h * valueDim
-                var m = -Float.infinity
-                for piece in 0..<pieces {
-                    let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
-                    if p[1] > 0 { m = max(m, p[0]) }
-                }
-                var sum: Float = 0
-                out.update(repeating: 0, count: valueDim)
-                for piece in 0..<pieces {
-                    let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
-                    if p[1] == 0 { continue }
-                    let w = expf(p[0] - m)
-                    sum += p[1] * w
-                    addScaled(out, p + 2, w, count: valueDim)
-                }
-                scale_(out, out, 1 / sum, valueDim)
+    }
+}
+
+/// Merges the pieces of each (token, head): rescale to a common max and normalize.
+private struct AttentionMergeJob: ParallelJob {
+    let geometry: AttentionGeometry
+    let output: UnsafeMutablePointer<Float>
+    let pieces: Int
+    let partials: UnsafeMutablePointer<Float>, partialFloats: Int
+
+    func run(_ start: Int, _ end: Int, _ thread: Int) {
+        let heads = geometry.heads, kvHeads = geometry.kvHeads, group = geometry.group, valueDim = geometry.valueDim
+        for bh in start..<end {
+            let b = bh / heads, h = bh % heads
+            let kvHead = h / group, j = h % group
+            let out = output + b * heads * valueDim + h * valueDim
+            var m = -Float.infinity
+            for piece in 0..<pieces {
+                let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
+                if p[1] > 0 { m = max(m, p[0]) }
             }
+            var sum: Float = 0
+            out.update(repeating: 0, count: valueDim)
+            for piece in 0..<pieces {
+                let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
+                if p[1] == 0 { continue }
+                let w = expf(p[0] - m)
+                sum += p[1] * w
+                addScaled(out, p + 2, w, count: valueDim)
+            }
+            scale_(out, out, 1 / sum, valueDim)
         }
     }
 }

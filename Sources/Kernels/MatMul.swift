@@ -301,35 +301,44 @@ func matmulShared(_ p0: MatmulPart, _ p1: MatmulPart?, _ p2: MatmulPart?, _ x: U
                 for b in b0..<b1 { kind.quantize(x + b * cols, qa + b * aRowBytes, count: cols) }
             }
         }
-        let qaConst = UnsafeRawPointer(qa)
-        // Rows of the parts are numbered one after another: 0..<r0, r0..<r0+r1, then the third.
-        @inline(__always) func runRange(_ start: Int, _ end: Int, _ b0: Int, _ b1: Int) {
-            if start < r0 { p0.run(rows: start, min(end, r0), batch: b0, b1, qa: qaConst, aRowBytes: aRowBytes) }
-            if r1 > 0, start < r0 + r1, end > r0 {
-                p1.unsafelyUnwrapped.run(rows: max(start, r0) - r0, min(end, r0 + r1) - r0, batch: b0, b1,
-                                         qa: qaConst, aRowBytes: aRowBytes)
-            }
-            if r2 > 0, end > r0 + r1 {
-                p2.unsafelyUnwrapped.run(rows: max(start, r0 + r1) - r0 - r1, end - r0 - r1, batch: b0, b1,
-                                         qa: qaConst, aRowBytes: aRowBytes)
-            }
-        }
+        // Batched: a chunk of rows meets the activations one block of rows at a time. Prepared
+        // rows are large (144 bytes per 64 values): eight of them (one 8-column kernel call) stay
+        // in L1 while the chunk's weight rows stream from L2.
+        let job = SharedRowsJob(
+            p0: p0, p1: j1 ? p1 : nil, p2: j2 ? p2 : nil, r0: r0, r1: r1, qa: UnsafeRawPointer(qa),
+            aRowBytes: aRowBytes, batch: batch, block: kind == .prepared ? 8 : matmulBatchBlock)
+        pool.parallelFor(total, minChunk: matmulRowGroup, job: job)
+    }
+}
+
+/// The rows of up to three weight matrices that share quantized activations, numbered one after
+/// another (0..<r0, r0..<r0+r1, then the third), as one job for the pool.
+private struct SharedRowsJob: ParallelJob {
+    let p0: MatmulPart, p1: MatmulPart?, p2: MatmulPart?
+    let r0: Int, r1: Int
+    let qa: UnsafeRawPointer
+    let aRowBytes: Int, batch: Int, block: Int
+
+    func run(_ start: Int, _ end: Int, _ thread: Int) {
         if batch == 1 {
-            pool.parallelFor(total, minChunk: matmulRowGroup) { start, end in runRange(start, end, 0, 1) }
+            runRange(start, end, 0, 1)
             return
         }
-        // Batched: a chunk of rows meets the activations one block of `matmulBatchBlock` rows
-        // at a time, four activation rows per kernel call.
-        // Prepared rows are large (144 bytes per 64 values): eight of them (one 8-column kernel
-        // call) stay in L1 while the chunk's weight rows stream from L2.
-        let block = kind == .prepared ? 8 : matmulBatchBlock
-        pool.parallelFor(total, minChunk: matmulRowGroup) { start, end in
-            var b0 = 0
-            while b0 < batch {
-                let b1 = min(batch, b0 + block)
-                runRange(start, end, b0, b1)
-                b0 = b1
-            }
+        var b0 = 0
+        while b0 < batch {
+            let b1 = min(batch, b0 + block)
+            runRange(start, end, b0, b1)
+            b0 = b1
+        }
+    }
+
+    @inline(__always) func runRange(_ start: Int, _ end: Int, _ b0: Int, _ b1: Int) {
+        if start < r0 { p0.run(rows: start, min(end, r0), batch: b0, b1, qa: qa, aRowBytes: aRowBytes) }
+        if let p1, start < r0 + r1, end > r0 {
+            p1.run(rows: max(start, r0) - r0, min(end, r0 + r1) - r0, batch: b0, b1, qa: qa, aRowBytes: aRowBytes)
+        }
+        if let p2, end > r0 + r1 {
+            p2.run(rows: max(start, r0 + r1) - r0 - r1, end - r0 - r1, batch: b0, b1, qa: qa, aRowBytes: aRowBytes)
         }
     }
 }

@@ -31,6 +31,12 @@ public final class ThreadPool: @unchecked Sendable {
     // a thunk context for every chunk run.
     private var jobBody: (Int, Int, Int) -> Void = ThreadPool.idleBody
     private var jobBody2: (Int, Int) -> Void = ThreadPool.idleBody2
+    /// A `ParallelJob` on the caller's stack and the specialized function that runs it (see
+    /// `parallelFor(_:minChunk:job:)`); used when `jobKind` is `.job`.
+    private var jobContext: UnsafeRawPointer? = nil
+    private var jobInvoke: (UnsafeRawPointer, Int, Int, Int) -> Void = ThreadPool.idleInvoke
+    private var jobIsStruct = false
+    private static let idleInvoke: @Sendable (UnsafeRawPointer, Int, Int, Int) -> Void = { _, _, _, _ in }
     private var jobTakesIndex = false
     private var jobCount = 0
     private var jobChunk = 1
@@ -128,6 +134,35 @@ public final class ThreadPool: @unchecked Sendable {
             jobTakesIndex = false
             execute(count: count, chunk: chunk)
             jobBody2 = Self.idleBody2
+        }
+    }
+
+    /// As `parallelFor(_:minChunk:_:)` for a job given as a value: `job.run(start, end, thread)`
+    /// over chunks of `0..<count`. Allocates nothing, where a closure costs one heap object per
+    /// call (`withoutActuallyEscaping` boxes the closure's context): the job stays on the caller's
+    /// stack and workers reach it through a pointer and a function specialized for `J`.
+    public func parallelFor<J: ParallelJob>(_ count: Int, minChunk: Int = 1, job: J) {
+        if count <= 0 { return }
+        guard let chunk = chunkSize(count, minChunk: minChunk) else {
+            job.run(0, count, 0)
+            return
+        }
+        pthread_mutex_lock(callMutex)
+        defer { pthread_mutex_unlock(callMutex) }
+        if runInline() {
+            job.run(0, count, 0)
+            return
+        }
+        withUnsafePointer(to: job) { pointer in
+            jobContext = UnsafeRawPointer(pointer)
+            jobInvoke = { context, start, end, thread in
+                context.assumingMemoryBound(to: J.self).pointee.run(start, end, thread)
+            }
+            jobIsStruct = true
+            execute(count: count, chunk: chunk)
+            jobIsStruct = false
+            jobInvoke = Self.idleInvoke
+            jobContext = nil
         }
     }
 
@@ -265,7 +300,13 @@ public final class ThreadPool: @unchecked Sendable {
             if claimed < 0 { return done }
             let start = claimed * jobChunk
             let end = min(jobCount, start + jobChunk)
-            if jobTakesIndex { jobBody(start, end, worker) } else { jobBody2(start, end) }
+            if jobIsStruct {
+                jobInvoke(jobContext.unsafelyUnwrapped, start, end, worker)
+            } else if jobTakesIndex {
+                jobBody(start, end, worker)
+            } else {
+                jobBody2(start, end)
+            }
             done += 1
         }
     }
@@ -369,4 +410,10 @@ public final class Workspace: @unchecked Sendable {
         }
         return try body(buffer!)
     }
+}
+
+/// Work for `ThreadPool.parallelFor(_:minChunk:job:)`: items `start..<end`, run on the thread
+/// numbered `thread` (0 is the caller; two chunks with the same number never run at once).
+public protocol ParallelJob {
+    func run(_ start: Int, _ end: Int, _ thread: Int)
 }

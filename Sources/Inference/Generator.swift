@@ -140,6 +140,10 @@ public struct Generator<Source: LogitsSource> {
                 break
             }
 
+            // Let go of the last logits first: the source writes the next ones into the same
+            // buffer, which a second reference would make it copy (a vocabulary-sized allocation
+            // per token).
+            logits = []
             logits = try source.step(token)
             try checkCount(logits)
         }

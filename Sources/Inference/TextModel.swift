@@ -87,6 +87,8 @@ public struct ModelLogitsSource: LogitsSource {
     public let model: any LanguageModel
     public let cache: KVCache
     private var logits: [Float] = []
+    /// The one token of a decode step, reused so a step allocates nothing.
+    private var stepToken: [Int] = [0]
 
     public init(model: any LanguageModel, cache: KVCache) {
         self.model = model
@@ -103,7 +105,8 @@ public struct ModelLogitsSource: LogitsSource {
     }
 
     public mutating func step(_ token: Int) throws -> [Float] {
-        try model.forward(tokens: [token], cache: cache, logits: .last, into: &logits)
+        stepToken[0] = token
+        try model.forward(tokens: stepToken, cache: cache, logits: .last, into: &logits)
         return logits
     }
 }

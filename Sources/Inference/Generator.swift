@@ -16,11 +16,15 @@ public struct Generator<Source: LogitsSource> {
     /// Token bytes for `parameters.grammar` (`GrammarVocabulary.shared(for:)` caches them per
     /// tokenizer); when nil and a grammar is set, they are built from `detokenize`.
     public let grammarVocabulary: GrammarVocabulary?
+    /// Appends a token's bytes to a buffer; when given, the decode loop uses it with one reused
+    /// buffer instead of `detokenize`, so a step allocates nothing.
+    public let appendTokenBytes: (@Sendable (Int, inout [UInt8]) -> Void)?
 
     /// A generator; throws when `parameters` are invalid for the source's vocabulary.
     public init(
         source: Source, parameters: GenerateParameters, endOfGeneration: Set<Int>,
-        detokenize: @escaping @Sendable (Int) -> [UInt8], grammarVocabulary: GrammarVocabulary? = nil
+        detokenize: @escaping @Sendable (Int) -> [UInt8], grammarVocabulary: GrammarVocabulary? = nil,
+        appendTokenBytes: (@Sendable (Int, inout [UInt8]) -> Void)? = nil
     ) throws(GenerationError) {
         do {
             try parameters.validate(vocabularySize: source.vocabularySize)
@@ -32,6 +36,7 @@ public struct Generator<Source: LogitsSource> {
         self.endOfGeneration = endOfGeneration
         self.detokenize = detokenize
         self.grammarVocabulary = grammarVocabulary
+        self.appendTokenBytes = appendTokenBytes
     }
 
     /// Generates from `prompt`, calling `onEvent` with each `.token` (and a final `.text` if
@@ -69,6 +74,8 @@ public struct Generator<Source: LogitsSource> {
         let topN = parameters.logprobs ? parameters.topLogprobs : 0
 
         var decoder = StreamingUTF8Decoder()
+        var pieceBytes: [UInt8] = []
+        pieceBytes.reserveCapacity(64)
         var stops = StopSequences(parameters.stop)
         var tokens: [Int] = []
         var logprobs: [Logprobs] = []
@@ -117,7 +124,14 @@ public struct Generator<Source: LogitsSource> {
                 logprobs.append(lp)
                 info = lp
             }
-            var delta = stops.append(decoder.append(detokenize(token)))
+            var delta: String
+            if let appendTokenBytes {
+                pieceBytes.removeAll(keepingCapacity: true)
+                appendTokenBytes(token, &pieceBytes)
+                delta = stops.append(decoder.append(pieceBytes))
+            } else {
+                delta = stops.append(decoder.append(detokenize(token)))
+            }
 
             var ending: FinishReason?
             let grammarDone = !stops.isStopped && sampler.grammarIsComplete

@@ -50,7 +50,10 @@ public final class TextModel: Sendable {
         var generator = try Generator(
             source: ModelLogitsSource(model: loaded.model, cache: cache), parameters: parameters,
             endOfGeneration: endOfGeneration, detokenize: { tokenizer.tokenBytes($0) },
-            grammarVocabulary: parameters.grammar == nil ? nil : GrammarVocabulary.shared(for: tokenizer))
+            grammarVocabulary: parameters.grammar == nil ? nil : GrammarVocabulary.shared(for: tokenizer),
+            appendTokenBytes: { token, out in
+                if let id = TokenID(exactly: token) { tokenizer.appendTokenBytes(id, to: &out) }
+            })
         return try generator.generate(prompt: tokens, onEvent: onEvent)
     }
 

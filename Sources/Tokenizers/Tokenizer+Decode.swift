@@ -42,11 +42,16 @@ extension Tokenizer {
     /// a UTF-8 character for byte tokens, the token's text for control tokens (when
     /// `renderSpecial`, else nothing). Empty for an id outside the vocabulary.
     public func tokenBytes(_ id: TokenID, renderSpecial: Bool = false) -> [UInt8] {
-        guard vocab.isValid(id) else { return [] }
-        if !renderSpecial && !vocab.attributes[Int(id)].isDisjoint(with: [.control, .unknown]) { return [] }
         var out: [UInt8] = []
-        appendPiece(id, to: &out)
+        appendTokenBytes(id, renderSpecial: renderSpecial, to: &out)
         return out
+    }
+
+    /// Appends what `tokenBytes` returns to `out` (a decode loop reuses one buffer this way).
+    public func appendTokenBytes(_ id: TokenID, renderSpecial: Bool = false, to out: inout [UInt8]) {
+        guard vocab.isValid(id) else { return }
+        if !renderSpecial && !vocab.attributes[Int(id)].isDisjoint(with: [.control, .unknown]) { return }
+        appendPiece(id, to: &out)
     }
 
     /// The token's text as stored in the vocabulary (byte-level alphabet or U+2581 spellings).

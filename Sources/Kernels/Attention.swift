@@ -134,6 +134,22 @@ private struct AttentionMergeJob: ParallelJob {
     }
 }
 
+/// Where head `j`'s weighted value sum goes: after its max score and sum in its partial (to be
+/// merged), or its output row.
+@inline(__always)
+private func headDestination(
+    _ g: AttentionGeometry, head j: Int, partial: UnsafeMutablePointer<Float>?, output: UnsafeMutablePointer<Float>?,
+    max m: Float, sum: Float
+) -> UnsafeMutablePointer<Float> {
+    if let partial {
+        let p = partial + j * (2 + g.valueDim)
+        p[0] = m
+        p[1] = sum
+        return p + 2
+    }
+    return output.unsafelyUnwrapped + j * g.valueDim
+}
+
 /// How attention over an F16 cache rounds.
 public enum AttentionPrecision: Sendable {
     /// As llama.cpp's CPU flash attention (ggml `flash_attn_ext` with an F16 cache, x86 AVX2):
@@ -218,16 +234,8 @@ private func attendPiece(
             i += 8
         }
         while i < n { scores[i] = expf(scores[i] - m); sum += scores[i]; i += 1 }
-        let out: UnsafeMutablePointer<Float>
-        if let partial {
-            let p = partial + j * (2 + g.valueDim)
-            p[0] = m
-            p[1] = sum
-            out = p + 2
-        } else {
-            out = output! + j * g.valueDim
-            if sum > 0 { scale_(scores, scores, 1 / sum, n) }  // normalize the weights up front
-        }
+        let out = headDestination(g, head: j, partial: partial, output: output, max: m, sum: sum)
+        if partial == nil && sum > 0 { scale_(scores, scores, 1 / sum, n) }  // normalize the weights up front
         // out = Σ_i weight[i] * V[lo + i], 32 lanes of out in registers at a time.
         var c = 0
         while c < g.valueDim {
@@ -312,15 +320,7 @@ private func attendPieceLlamaCpp(
         // The online softmax's running maximum and sum, in key order.
         let (m, sum) = onlineSoftmax(weight, rescale: rescale, grew: grew, count: n)
         // out = Σ in F16 (ck_f16_value_sum).
-        let out: UnsafeMutablePointer<Float>
-        if let partial {
-            let p = partial + j * (2 + g.valueDim)
-            p[0] = m
-            p[1] = sum
-            out = p + 2
-        } else {
-            out = output! + j * g.valueDim
-        }
+        let out = headDestination(g, head: j, partial: partial, output: output, max: m, sum: sum)
         let norm: Float = partial != nil ? 1 : (sum == 0 ? 0 : 1 / sum)
         f16ValueSum(n: n, values: valueBase, stride: g.valueStride, lanes: g.valueDim, (weight, rescale, grew, norm, out), nil)
     }

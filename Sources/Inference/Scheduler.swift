@@ -14,6 +14,7 @@
 import Foundation
 import Models
 import Synchronization
+import Tokenizers
 
 /// Runs many generations of one model at once.
 public final class Scheduler: Sendable {
@@ -43,6 +44,10 @@ public final class Scheduler: Sendable {
         var reused = 0
         /// The logits of every sequence of the last tick, one after another.
         var logits: [Float] = []
+        // Per-tick buffers, reused so that a decode tick allocates nothing.
+        var batch = SchedulerBatch()
+        var inputs: [SequenceInput] = []
+        var ranges: [Range<Int>] = []
     }
 
     /// A scheduler for `model` with `configuration.slots` slots of `configuration.contextLength`
@@ -235,21 +240,25 @@ public final class Scheduler: Sendable {
     /// (each weight matrix read once for every slot's tokens), then sample.
     private func tick() {
         loop.tick += 1
-        let batch = SchedulerBatch.gather(slots: loop.slots, prefillBudget: configuration.prefillChunk)
+        // Last tick's inputs go first: they hold the slots' one-token arrays, which the gather
+        // rewrites in place.
+        loop.inputs.removeAll(keepingCapacity: true)
+        loop.batch.gather(slots: loop.slots, prefillBudget: configuration.prefillChunk)
+        let batch = loop.batch
         guard !batch.entries.isEmpty else { return }
-        let inputs = batch.entries.map { entry in
-            SequenceInput(tokens: entry.tokens, cache: loop.slots[entry.slot].cache, logits: entry.wantsLogits ? .last : .none)
+        for entry in batch.entries {
+            loop.inputs.append(SequenceInput(
+                tokens: entry.tokens, cache: loop.slots[entry.slot].cache, logits: entry.wantsLogits ? .last : .none))
         }
-        let ranges: [Range<Int>]
         do {
-            ranges = try model.loaded.model.forward(sequences: inputs, into: &loop.logits)
+            try model.loaded.model.forward(sequences: loop.inputs, into: &loop.logits, ranges: &loop.ranges)
         } catch {
             // The model checks every sequence before it runs any, so nothing has moved: run the
             // entries one by one to fail only the one at fault.
             for entry in batch.entries { runAlone(entry) }
             return
         }
-        for (entry, range) in zip(batch.entries, ranges) {
+        for (entry, range) in zip(batch.entries, loop.ranges) {
             let slot = loop.slots[entry.slot]
             if entry.wantsLogits {
                 if slot.logits.count != range.count { slot.logits = [Float](repeating: 0, count: range.count) }
@@ -288,13 +297,16 @@ public final class Scheduler: Sendable {
     }
 
     private func sample(_ slot: SchedulerSlot) {
-        guard let job = slot.job, var sequence = slot.sequence else { return }
+        // Taken out of the slot (not copied) so that its arrays stay uniquely referenced and
+        // the step mutates them in place.
+        guard let job = slot.job, var sequence = slot.sequence.take() else { return }
         let tokenizer = model.tokenizer
         let step = sequence.step(
             logits: slot.logits, contextUsed: slot.cache.count, contextLength: slot.cache.capacity, now: .now,
-            detokenize: { tokenizer.tokenBytes($0) })
+            appendTokenBytes: { token, out in
+                if let id = TokenID(exactly: token) { tokenizer.appendTokenBytes(id, to: &out) }
+            }, emit: { job.continuation.yield($0) })
         slot.sequence = sequence
-        for event in step.events { job.continuation.yield(event) }
         if let finish = step.finish {
             self.finish(slot, finish)
         } else {
@@ -331,8 +343,11 @@ public final class Scheduler: Sendable {
     }
 
     private func publishStats() {
-        let active = loop.slots.filter { $0.state != .idle }.count
-        let used = loop.slots.reduce(0) { $0 + $1.cache.count }
+        var active = 0, used = 0
+        for slot in loop.slots {
+            if slot.state != .idle { active += 1 }
+            used += slot.cache.count
+        }
         let waitingHere = loop.waiting.count
         let ticks = Int(loop.tick), reused = loop.reused
         shared.withLock { s in

@@ -17,16 +17,27 @@ struct SchedulerBatchEntry {
 struct SchedulerBatch {
     var entries: [SchedulerBatchEntry] = []
 
-    /// Decode tokens first (they are what the users are waiting on), then prompt chunks of the
-    /// prefilling slots in slot order, at most `prefillBudget` prompt tokens in all (and at
-    /// least one chunk, so a prompt always progresses).
-    static func gather(slots: [SchedulerSlot], prefillBudget: Int) -> SchedulerBatch {
-        var batch = SchedulerBatch()
-        for slot in slots where slot.state == .generating {
-            if let token = slot.pendingToken {
-                batch.entries.append(SchedulerBatchEntry(slot: slot.index, tokens: [token], wantsLogits: true))
+    /// Replaces the entries with this tick's work: decode tokens first (they are what the users
+    /// are waiting on), then prompt chunks of the prefilling slots in the order they started,
+    /// at most `prefillBudget` prompt tokens in all (and at least one chunk, so a prompt always
+    /// progresses). Reusing one batch keeps a decode-only tick free of allocations: the entry
+    /// array keeps its storage and each slot reuses its one-token input array.
+    mutating func gather(slots: [SchedulerSlot], prefillBudget: Int) {
+        entries.removeAll(keepingCapacity: true)
+        var prefillingCount = 0
+        for slot in slots {
+            switch slot.state {
+            case .generating:
+                if let token = slot.pendingToken {
+                    entries.append(SchedulerBatchEntry(slot: slot.index, tokens: slot.decodeInput(token), wantsLogits: true))
+                }
+            case .prefilling:
+                prefillingCount += 1
+            case .idle:
+                break
             }
         }
+        guard prefillingCount > 0 else { return }
         var budget = max(1, prefillBudget)
         let prefilling = slots.filter { $0.state == .prefilling }.sorted {
             ($0.job?.started ?? .now) < ($1.job?.started ?? .now)
@@ -37,11 +48,10 @@ struct SchedulerBatch {
             let n = min(remaining, budget)
             guard n > 0 else { continue }
             budget -= n
-            batch.entries.append(SchedulerBatchEntry(
+            entries.append(SchedulerBatchEntry(
                 slot: slot.index, tokens: Array(prompt[slot.promptCursor..<(slot.promptCursor + n)]),
                 wantsLogits: n == remaining))
         }
-        return batch
     }
 
     var tokenCount: Int { entries.reduce(0) { $0 + $1.tokens.count } }

@@ -52,6 +52,8 @@ final class SchedulerSlot {
     var pendingToken: Int?
     /// The last logits the model produced for this slot (reused from tick to tick).
     var logits: [Float] = []
+    /// The one-token input of a decode step, reused from tick to tick.
+    private var decodeTokens: [Int] = [0]
     /// When the slot last finished a task (the least recently used idle slot is reused first).
     var lastUsed: UInt64 = 0
 
@@ -91,6 +93,13 @@ final class SchedulerSlot {
         tokens.removeAll()
     }
 
+    /// `token` as a one-element input. The array is the slot's own, rewritten in place: no
+    /// allocation as long as the previous tick's batch has let go of it.
+    func decodeInput(_ token: Int) -> [Int] {
+        decodeTokens[0] = token
+        return decodeTokens
+    }
+
     static func commonPrefix(_ a: [Int], _ b: [Int]) -> Int {
         let n = min(a.count, b.count)
         var i = 0
@@ -123,27 +132,30 @@ struct SequenceState {
         self.endOfGeneration = endOfGeneration
     }
 
-    /// What one step produced.
+    /// The bytes of the token being emitted (storage reused from step to step).
+    private var pieceBytes: [UInt8] = []
+
+    /// What one step decided.
     struct Step {
-        var events: [SchedulerEvent] = []
         /// Set when the sequence is over.
         var finish: FinishReason?
         /// The token to feed back into the model next tick (nil when finished).
         var next: Int?
     }
 
-    /// Samples from `logits` and reports what to emit. `contextUsed` is the number of positions
-    /// in the slot's cache and `contextLength` its capacity.
+    /// Samples from `logits` and hands what to emit to `emit`, in order. `contextUsed` is the
+    /// number of positions in the slot's cache and `contextLength` its capacity;
+    /// `appendTokenBytes` appends a token's bytes to a buffer (no array per token).
     mutating func step(
         logits: [Float], contextUsed: Int, contextLength: Int, now: ContinuousClock.Instant,
-        detokenize: (Int) -> [UInt8]
+        appendTokenBytes: (Int, inout [UInt8]) -> Void, emit: (SchedulerEvent) -> Void
     ) -> Step {
         var out = Step()
         let token = sampler.sample(logits)
         if firstTokenAt == nil { firstTokenAt = now }
         if endOfGeneration.contains(token) {
             let rest = stops.append(decoder.finish()) + stops.finish()
-            if !rest.isEmpty { out.events.append(.text(rest)) }
+            if !rest.isEmpty { emit(.text(rest)) }
             out.finish = .stop
             return out
         }
@@ -153,7 +165,9 @@ struct SequenceState {
         if parameters.logprobs {
             info = Logprobs(logits: logits, chosen: token, topN: parameters.topLogprobs)
         }
-        var delta = stops.append(decoder.append(detokenize(token)))
+        pieceBytes.removeAll(keepingCapacity: true)
+        appendTokenBytes(token, &pieceBytes)
+        var delta = stops.append(decoder.append(pieceBytes))
         var ending: FinishReason?
         // A complete grammar ends the sequence at once: only end-of-generation could follow.
         let grammarDone = !stops.isStopped && sampler.grammarIsComplete
@@ -168,7 +182,7 @@ struct SequenceState {
             delta += stops.append(decoder.finish())
             if stops.isStopped { ending = .stop } else { delta += stops.finish() }
         }
-        out.events.append(.token(GeneratedToken(id: token, text: delta, logprobs: info)))
+        emit(.token(GeneratedToken(id: token, text: delta, logprobs: info)))
         out.finish = ending
         out.next = ending == nil ? token : nil
         return out

@@ -327,10 +327,26 @@ final class DecoderRunner: @unchecked Sendable {
     /// Validates every sequence, then packs their tokens, in order, into micro-batches of up to
     /// `maxBatch` rows and calls `body` for each. `output` receives every sequence's selected
     /// logits one after another; the result says which rows of it belong to each sequence.
-    @discardableResult
     func run(
         sequenceCount: Int, sequence: (Int) -> SequenceInput, into output: inout [Float], body: (ForwardPass) -> Void
-    ) throws -> [Range<Int>]? {
+    ) throws {
+        try run(sequenceCount: sequenceCount, sequence: sequence, into: &output, body: body, record: { _ in })
+    }
+
+    /// As `run(sequenceCount:sequence:into:body:)`, replacing `ranges` with each sequence's
+    /// range of `output` (its storage is kept: no allocation once it has grown).
+    func run(
+        sequenceCount: Int, sequence: (Int) -> SequenceInput, into output: inout [Float], ranges: inout [Range<Int>],
+        body: (ForwardPass) -> Void
+    ) throws {
+        ranges.removeAll(keepingCapacity: true)
+        try run(sequenceCount: sequenceCount, sequence: sequence, into: &output, body: body, record: { ranges.append($0) })
+    }
+
+    private func run(
+        sequenceCount: Int, sequence: (Int) -> SequenceInput, into output: inout [Float], body: (ForwardPass) -> Void,
+        record: (Range<Int>) -> Void
+    ) throws {
         var totalRows = 0
         for i in 0..<sequenceCount {
             let s = sequence(i)
@@ -342,7 +358,6 @@ final class DecoderRunner: @unchecked Sendable {
         }
         let vocab = config.vocabularySize
         if output.count != totalRows * vocab { output = [Float](repeating: 0, count: totalRows * vocab) }
-        var ranges: [Range<Int>]? = sequenceCount > 1 ? [] : nil
         let a = activations
 
         lock.withLock { _ in
@@ -382,11 +397,10 @@ final class DecoderRunner: @unchecked Sendable {
                         start += n
                         if start < s.tokens.count { flush() }  // the rest runs after these rows are cached
                     }
-                    ranges?.append((firstRow * vocab)..<(outputRow * vocab))
+                    record((firstRow * vocab)..<(outputRow * vocab))
                 }
                 flush()
             }
         }
-        return ranges
     }
 }

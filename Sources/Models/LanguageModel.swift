@@ -29,23 +29,31 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// each weight matrix is read once for all of them (what makes concurrent decoding cheap),
     /// while RoPE, the cache and attention stay per sequence. Every sequence's selected logits
     /// land in `output`, one after another; the result gives each sequence's range of it.
-    /// Each sequence needs its own cache.
-    func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>]
+    /// Each sequence needs its own cache. `ranges` is replaced with each sequence's range of
+    /// `output`; both arrays keep their storage, so a serving loop that passes the same ones
+    /// allocates nothing per step.
+    func forward(sequences: [SequenceInput], into output: inout [Float], ranges: inout [Range<Int>]) throws
 }
 
 extension LanguageModel {
     /// One sequence after another (for models without a batched path): same results, no
     /// sharing of weight reads.
-    public func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>] {
+    public func forward(sequences: [SequenceInput], into output: inout [Float], ranges: inout [Range<Int>]) throws {
         var all: [Float] = []
-        var ranges: [Range<Int>] = []
         var rows: [Float] = []
+        ranges.removeAll(keepingCapacity: true)
         for s in sequences {
             try forward(tokens: s.tokens, cache: s.cache, logits: s.logits, into: &rows)
             ranges.append(all.count..<(all.count + rows.count))
             all += rows
         }
         output = all
+    }
+
+    /// As `forward(sequences:into:ranges:)`, returning the ranges in a new array.
+    public func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        try forward(sequences: sequences, into: &output, ranges: &ranges)
         return ranges
     }
 

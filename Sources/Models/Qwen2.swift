@@ -54,9 +54,8 @@ public final class Qwen2Model: LanguageModel, @unchecked Sendable {
                        into: &output, body: forward(_:))
     }
 
-    public func forward(sequences: [SequenceInput], into output: inout [Float]) throws -> [Range<Int>] {
-        try runner.run(sequenceCount: sequences.count, sequence: { sequences[$0] }, into: &output, body: forward(_:))
-            ?? [0..<output.count]
+    public func forward(sequences: [SequenceInput], into output: inout [Float], ranges: inout [Range<Int>]) throws {
+        try runner.run(sequenceCount: sequences.count, sequence: { sequences[$0] }, into: &output, ranges: &ranges, body: forward(_:))
     }
 
     /// One micro-batch, top to bottom.

@@ -148,9 +148,10 @@ enum BatchedDecodeBench {
                 try loaded.model.forward(tokens: (0..<context).map { _ in randomToken() }, cache: cache, logits: .last, into: &logits)
             }
             var inputs = caches.map { SequenceInput(tokens: [randomToken()], cache: $0, logits: .last) }
+            var ranges: [Range<Int>] = []
             let elapsed = try clock.measure {
                 for _ in 0..<steps {
-                    _ = try loaded.model.forward(sequences: inputs, into: &logits)
+                    try loaded.model.forward(sequences: inputs, into: &logits, ranges: &ranges)
                     for i in inputs.indices { inputs[i].tokens[0] = randomToken() }
                 }
             }

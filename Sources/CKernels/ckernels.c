@@ -2,7 +2,9 @@
 //
 // Written for this project from the GGUF block layouts; the integer arithmetic follows
 // ggml's CPU backend (same activation quantization, same integer sums, float scales applied
-// per block), so results match llama.cpp up to float summation order.
+// per block). The AVX2 kernels of the 32-element formats also add their floats in the order
+// of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so their results are
+// bit-identical to it; the K-quants match it up to float summation order.
 
 #define _GNU_SOURCE
 #include "CKernels.h"
@@ -498,51 +500,32 @@ CK_AVX2 static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
     return dot_u8s8_i32(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
+// The 32-element formats sum as ggml's AVX2 vec_dot does (the build llama.cpp's reference
+// outputs come from): one accumulator of 8 lanes (lane l holds elements 4l..4l+3 of each
+// block), fma(d_x * d_y, lane sums, acc) block after block, then the horizontal sum; for the
+// formats with a minimum, fma(m_x, s_y, summs) block after block, added last.
 CK_AVX2 static float dot_q4_0_avx2(int64_t n, const blk_q4_0 *x, const blk_q8_0 *y) {
-    const int64_t nb = n / 32;
     const __m256i off = _mm256_set1_epi8(8);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
-        const __m256i q0 = _mm256_sub_epi8(nibbles_32(x[i].qs), off);
-        const __m256i q1 = _mm256_sub_epi8(nibbles_32(x[i + 1].qs), off);
-        const __m256i p0 = dot_s8s8_i32(q0, _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_s8s8_i32(q1, _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256i q = _mm256_sub_epi8(nibbles_32(x[i].qs), off);
+        const __m256i p = dot_s8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256i q0 = _mm256_sub_epi8(nibbles_32(x[i].qs), off);
-        const __m256i p0 = dot_s8s8_i32(q0, _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum_ps(acc);
 }
 
 CK_AVX2 static float dot_q4_1_avx2(int64_t n, const blk_q4_1 *x, const blk_q8_1 *y) {
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     float summs = 0.0f;
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
-        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s) + h2f_hw(x[i + 1].m) * h2f_hw(y[i + 1].s);
-        const __m256i p0 = dot_u8s8_i32(nibbles_32(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_u8s8_i32(nibbles_32(x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        summs = fmaf(h2f_hw(x[i].m), h2f_hw(y[i].s), summs);
+        const __m256i p = dot_u8s8_i32(nibbles_32(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s);
-        const __m256i p0 = dot_u8s8_i32(nibbles_32(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;
+    return hsum_ps(acc) + summs;
 }
 
 CK_AVX2 static inline __m256i q5_0_values(const blk_q5_0 *b) {
@@ -553,23 +536,13 @@ CK_AVX2 static inline __m256i q5_0_values(const blk_q5_0 *b) {
 }
 
 CK_AVX2 static float dot_q5_0_avx2(int64_t n, const blk_q5_0 *x, const blk_q8_0 *y) {
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
-        const __m256i p0 = dot_s8s8_i32(q5_0_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_s8s8_i32(q5_0_values(x + i + 1), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256i p = dot_s8s8_i32(q5_0_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256i p0 = dot_s8s8_i32(q5_0_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum_ps(acc);
 }
 
 CK_AVX2 static inline __m256i q5_1_values(const blk_q5_1 *b) {
@@ -579,46 +552,25 @@ CK_AVX2 static inline __m256i q5_1_values(const blk_q5_1 *b) {
 }
 
 CK_AVX2 static float dot_q5_1_avx2(int64_t n, const blk_q5_1 *x, const blk_q8_1 *y) {
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     float summs = 0.0f;
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
-        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s) + h2f_hw(x[i + 1].m) * h2f_hw(y[i + 1].s);
-        const __m256i p0 = dot_u8s8_i32(q5_1_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_u8s8_i32(q5_1_values(x + i + 1), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        summs = fmaf(h2f_hw(x[i].m), h2f_hw(y[i].s), summs);
+        const __m256i p = dot_u8s8_i32(q5_1_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        summs += h2f_hw(x[i].m) * h2f_hw(y[i].s);
-        const __m256i p0 = dot_u8s8_i32(q5_1_values(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;
+    return hsum_ps(acc) + summs;
 }
 
 CK_AVX2 static float dot_q8_0_avx2(int64_t n, const blk_q8_0 *x, const blk_q8_0 *y) {
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * h2f_hw(y[i + 1].d));
-        const __m256i p0 = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
+        const __m256i p = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * h2f_hw(y[i].d));
-        const __m256i p0 = dot_s8s8_i32(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum_ps(acc);
 }
 
 // pshufb masks picking scale bytes (2p, 2p+1), each repeated 8 times: the scales of two
@@ -1016,14 +968,16 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_avx2(int64_
 }
 CK_AVX2 static void gemm4_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) { gemmn_q6_K_avx2(n, x, a, stride, out, 4); }
 
-// Q8_0 and Q5_0: signed weights. The single-row kernels alternate two accumulators over
-// block pairs; the same pattern is kept here per column.
+// Q8_0, Q5_0 and Q4_0: signed weights, one accumulator per column as the single-row kernels.
 CK_AVX2 static inline __m256i q8_0_values(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 CK_AVX2 static inline __m256i q4_0_values(const blk_q4_0 *b) { return _mm256_sub_epi8(nibbles_32(b->qs), _mm256_set1_epi8(8)); }
 
-// One block of a signed 32-element format against four columns, into accumulators `acc`.
-#define CK_GEMM4_BLOCK(VALUES_FN, acc)                                                                 \
-    do {                                                                                               \
+#define CK_GEMM4_SIGNED_32(NAME, BLK, VALUES_FN)                                                      \
+CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
+    const blk_q8_0 *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
+    __m256 acc[4];                                                                                     \
+    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();                                          \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
         const float xd = h2f_hw(x[i].d);                                                               \
         const __m256i q = VALUES_FN(x + i);                                                            \
         const __m256i aq = _mm256_sign_epi8(q, q);                                                     \
@@ -1033,68 +987,33 @@ CK_AVX2 static inline __m256i q4_0_values(const blk_q4_0 *b) { return _mm256_sub
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, yv), _mm256_set1_epi16(1));   \
             acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[c]);                                \
         }                                                                                              \
-    } while (0)
-
-#define CK_GEMM4_SIGNED_32(NAME, BLK, VALUES_FN)                                                      \
-CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
-    const int64_t nb = n / 32;                                                                         \
-    const blk_q8_0 *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
-    __m256 acc0[4], acc1[4];                                                                           \
-    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
-    int64_t i = 0;                                                                                     \
-    while (i + 1 < nb) {                                                                               \
-        CK_GEMM4_BLOCK(VALUES_FN, acc0);                                                               \
-        i++;                                                                                           \
-        CK_GEMM4_BLOCK(VALUES_FN, acc1);                                                               \
-        i++;                                                                                           \
     }                                                                                                  \
-    for (; i < nb; i++) CK_GEMM4_BLOCK(VALUES_FN, acc0);                                               \
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]);                                              \
 }
 
 CK_GEMM4_SIGNED_32(gemm4_q8_0_avx2, blk_q8_0, q8_0_values)
 CK_GEMM4_SIGNED_32(gemm4_q5_0_avx2, blk_q5_0, q5_0_values)
 CK_GEMM4_SIGNED_32(gemm4_q4_0_avx2, blk_q4_0, q4_0_values)
 
-// Q4_1 and Q5_1: unsigned weights with a per-block minimum, against Q8_1 (d and s = d * sum q).
-// Same per-column sequence as the single-row kernels: block pairs alternate two accumulators,
-// and the minimum terms are added pairwise into one scalar per column.
-#define CK_GEMM4_MIN_PAIR(VALUES_FN)                                                                   \
-    do {                                                                                               \
-        const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
-        const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
-        const __m256i q0 = VALUES_FN(x + i), q1 = VALUES_FN(x + i + 1);                                \
-        for (int c = 0; c < 4; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * h2f_hw(y[c][i].d));                                 \
-            const __m256 d1 = _mm256_set1_ps(xd1 * h2f_hw(y[c][i + 1].d));                             \
-            summs[c] += xm0 * h2f_hw(y[c][i].s) + xm1 * h2f_hw(y[c][i + 1].s);                         \
-            const __m256i p0 = dot_u8s8_i32(q0, _mm256_loadu_si256((const __m256i *)y[c][i].qs));      \
-            const __m256i p1 = dot_u8s8_i32(q1, _mm256_loadu_si256((const __m256i *)y[c][i + 1].qs));  \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0[c]);                            \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1[c]);                            \
-        }                                                                                              \
-    } while (0)
-
+// Q4_1 and Q5_1: unsigned weights with a per-block minimum, against Q8_1 (d and s = d * sum q),
+// in the single-row kernels' order per column.
 #define CK_GEMM4_MIN_32(NAME, BLK, VALUES_FN)                                                         \
 CK_AVX2 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) {         \
-    const int64_t nb = n / 32;                                                                         \
     const blk_q8_1 *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
-    __m256 acc0[4], acc1[4];                                                                           \
+    __m256 acc[4];                                                                                     \
     float summs[4] = {0, 0, 0, 0};                                                                     \
-    for (int c = 0; c < 4; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
-    int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) CK_GEMM4_MIN_PAIR(VALUES_FN);                                           \
-    for (; i < nb; i++) {                                                                              \
+    for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_ps();                                          \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
         const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
         const __m256i q = VALUES_FN(x + i);                                                            \
         for (int c = 0; c < 4; c++) {                                                                  \
             const __m256 d = _mm256_set1_ps(xd * h2f_hw(y[c][i].d));                                   \
-            summs[c] += xm * h2f_hw(y[c][i].s);                                                        \
+            summs[c] = fmaf(xm, h2f_hw(y[c][i].s), summs[c]);                                          \
             const __m256i p = dot_u8s8_i32(q, _mm256_loadu_si256((const __m256i *)y[c][i].qs));        \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc0[c]);                              \
+            acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[c]);                                \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < 4; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+    for (int c = 0; c < 4; c++) out[c] = hsum_ps(acc[c]) + summs[c];                                   \
 }
 
 CK_AVX2 static inline __m256i q4_1_values(const blk_q4_1 *b) { return nibbles_32(b->qs); }
@@ -1421,48 +1340,27 @@ CK_AVX2 static inline __m256i p_u_q5_0(const blk_q5_0 *b) {
 }
 CK_AVX2 static inline __m256i p_u_q8_0(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 
-// Signed formats: one row, block pairs alternating two accumulators (as the Q8_0 kernels).
+// Signed formats: one row, one accumulator over the blocks in order (ggml's AVX2 vec_dot).
 #define CK_P_DOT_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                               \
 ATTR static inline float NAME(int64_t n, const BLK *x, const char *y) {                        \
-    const int64_t nb = n / 32;                                                                         \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
-    int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) {                                                                       \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * P_D(y, i + 1));                             \
-        const __m256i p0 = LANES(VALUES(x + i), y, i);                                                \
-        const __m256i p1 = LANES(VALUES(x + i + 1), y, i + 1);                                        \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
+    __m256 acc = _mm256_setzero_ps();                                                                  \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                      \
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y, i)), acc);                 \
     }                                                                                                  \
-    for (; i < nb; i++) {                                                                              \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y, i)), acc0);             \
-    }                                                                                                  \
-    return hsum_ps(_mm256_add_ps(acc0, acc1));                                                         \
+    return hsum_ps(acc);                                                                               \
 }
-// Minimum formats: as the Q4_1/Q5_1 kernels, minimum terms added pairwise into a scalar.
+// Minimum formats: as the Q4_1/Q5_1 kernels, minimum terms fused into a scalar block by block.
 #define CK_P_DOT_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                  \
 ATTR static inline float NAME(int64_t n, const BLK *x, const char *y) {                        \
-    const int64_t nb = n / 32;                                                                         \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                     \
+    __m256 acc = _mm256_setzero_ps();                                                                  \
     float summs = 0.0f;                                                                                \
-    int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) {                                                                       \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
-        const __m256 d1 = _mm256_set1_ps(h2f_hw(x[i + 1].d) * P_D(y, i + 1));                             \
-        summs += h2f_hw(x[i].m) * P_S(y, i) + h2f_hw(x[i + 1].m) * P_S(y, i + 1);                            \
-        const __m256i p0 = LANES(VALUES(x + i), y, i);                                            \
-        const __m256i p1 = LANES(VALUES(x + i + 1), y, i + 1);                                    \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                                      \
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                                      \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        const __m256 d = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                      \
+        summs = fmaf(h2f_hw(x[i].m), P_S(y, i), summs);                                                   \
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y, i)), acc);                 \
     }                                                                                                  \
-    for (; i < nb; i++) {                                                                              \
-        const __m256 d0 = _mm256_set1_ps(h2f_hw(x[i].d) * P_D(y, i));                                     \
-        summs += h2f_hw(x[i].m) * P_S(y, i);                                                              \
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(VALUES(x + i), y, i)), acc0);         \
-    }                                                                                                  \
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + summs;                                                 \
+    return hsum_ps(acc) + summs;                                                                       \
 }
 
 CK_P_DOT_SIGNED(dot_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8, CK_AVX2)
@@ -1471,66 +1369,64 @@ CK_P_DOT_SIGNED(dot_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
 CK_P_DOT_MIN(dot_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
 CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 
+// Two weight rows against one activation row (decode): the activation block is loaded once,
+// and the two rows' accumulators are independent chains. Per row, the single-row sequence.
+#define CK_P_DOT2(NAME, BLK, VALUES, LANES, HASMIN)                                                   \
+CK_AVX2 static inline void NAME(int64_t n, const BLK *x0, const BLK *x1, const char *y, float *o0, float *o1) { \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                    \
+    float summs0 = 0.0f, summs1 = 0.0f;                                                                \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        const float yd = P_D(y, i);                                                                    \
+        if (HASMIN) {                                                                                  \
+            summs0 = fmaf(h2f_hw(((const blk_q4_1 *)(const void *)(x0 + i))->m), P_S(y, i), summs0);  \
+            summs1 = fmaf(h2f_hw(((const blk_q4_1 *)(const void *)(x1 + i))->m), P_S(y, i), summs1);  \
+        }                                                                                              \
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x0[i].d) * yd), _mm256_cvtepi32_ps(LANES(VALUES(x0 + i), y, i)), acc0); \
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x1[i].d) * yd), _mm256_cvtepi32_ps(LANES(VALUES(x1 + i), y, i)), acc1); \
+    }                                                                                                  \
+    *o0 = hsum_ps(acc0) + summs0;                                                                      \
+    *o1 = hsum_ps(acc1) + summs1;                                                                      \
+}
+CK_P_DOT2(dot2_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8, 0)
+CK_P_DOT2(dot2_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off, 0)
+CK_P_DOT2(dot2_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, 0)
+CK_P_DOT2(dot2_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, 1)
+CK_P_DOT2(dot2_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, 1)
+
 // Four columns: the weights of a block are unpacked once; each column keeps the single-row
 // sequence of float operations.
 #define CK_P_GEMM4_SIGNED(NAME, BLK, VALUES, LANES, ATTR)                                             \
 ATTR static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const void *a, size_t stride, float *out, const int nc) {         \
-    const int64_t nb = n / 32;                                                                         \
     const char *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
-    __m256 acc0[4], acc1[4];                                                                           \
-    for (int c = 0; c < nc; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
-    int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) {                                                                       \
-        const float xd0 = h2f_hw(x[i].d), xd1 = h2f_hw(x[i + 1].d);                                    \
-        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
-        for (int c = 0; c < nc; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);           \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c], i + 1)), acc1[c]);       \
-        }                                                                                              \
-    }                                                                                                  \
-    for (; i < nb; i++) {                                                                              \
+    __m256 acc[4];                                                                                     \
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                                         \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
         const float xd = h2f_hw(x[i].d);                                                               \
         const __m256i q = VALUES(x + i);                                                               \
         for (int c = 0; c < nc; c++) {                                                                  \
             const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);             \
+            acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc[c]);               \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c]));                     \
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]);                                             \
 }                                                                                                      \
 ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 4); }
 #define CK_P_GEMM4_MIN(NAME, BLK, VALUES, LANES, ATTR)                                                \
 ATTR static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const void *a, size_t stride, float *out, const int nc) {         \
-    const int64_t nb = n / 32;                                                                         \
     const char *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};                               \
-    __m256 acc0[4], acc1[4];                                                                           \
+    __m256 acc[4];                                                                                     \
     float summs[4] = {0, 0, 0, 0};                                                                     \
-    for (int c = 0; c < nc; c++) { acc0[c] = _mm256_setzero_ps(); acc1[c] = _mm256_setzero_ps(); }     \
-    int64_t i = 0;                                                                                     \
-    for (; i + 1 < nb; i += 2) {                                                                       \
-        const float xd0 = h2f_hw(x[i].d), xm0 = h2f_hw(x[i].m);                                        \
-        const float xd1 = h2f_hw(x[i + 1].d), xm1 = h2f_hw(x[i + 1].m);                                \
-        const __m256i q0 = VALUES(x + i), q1 = VALUES(x + i + 1);                                      \
-        for (int c = 0; c < nc; c++) {                                                                  \
-            const __m256 d0 = _mm256_set1_ps(xd0 * P_D(y[c], i));                                         \
-            const __m256 d1 = _mm256_set1_ps(xd1 * P_D(y[c], i + 1));                                     \
-            summs[c] += xm0 * P_S(y[c], i) + xm1 * P_S(y[c], i + 1);                                         \
-            acc0[c] = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(LANES(q0, y[c], i)), acc0[c]);       \
-            acc1[c] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(LANES(q1, y[c], i + 1)), acc1[c]);   \
-        }                                                                                              \
-    }                                                                                                  \
-    for (; i < nb; i++) {                                                                              \
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();                                         \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
         const float xd = h2f_hw(x[i].d), xm = h2f_hw(x[i].m);                                          \
         const __m256i q = VALUES(x + i);                                                               \
         for (int c = 0; c < nc; c++) {                                                                  \
             const __m256 d = _mm256_set1_ps(xd * P_D(y[c], i));                                           \
-            summs[c] += xm * P_S(y[c], i);                                                                \
-            acc0[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc0[c]);         \
+            summs[c] = fmaf(xm, P_S(y[c], i), summs[c]);                                                  \
+            acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(LANES(q, y[c], i)), acc[c]);               \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(_mm256_add_ps(acc0[c], acc1[c])) + summs[c];          \
+    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) + summs[c];                                  \
 }                                                                                                      \
 ATTR static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 4); }
 
@@ -1550,114 +1446,98 @@ CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 // All bit-identical to the four-column and single-row kernels.
 #define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 #define CK_COLS8 {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3), CK_COL(4), CK_COL(5), CK_COL(6), CK_COL(7)}
-// The same eight-column kernels on 512-bit registers for the unsigned-value formats: a block
-// pair (i, i+1) fills the two 256-bit halves, so the low half carries exactly the even-block
-// accumulator of the 256-bit kernels and the high half the odd-block one, lane for lane, and the
-// final sum adds the halves as before: bit-identical, with half the instructions per block.
-// A lone last block updates the low half only (masked).
-// Pair of activation scales as [lo x 8 | hi x 8], from the two floats at p.
-CK_AVX512 static inline __m512 z_pair_ps(const float *p) {
-    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)p))));
+// The same eight-column kernels on 512-bit registers, two columns per register: column 2k in
+// the low half and 2k+1 in the high half, the block's unpacked weights in both. Each half runs
+// its column's single-row sequence (one accumulator, blocks in order), so the results are
+// bit-identical to the 256-bit kernels. With an odd column count the last high half repeats the
+// last column and is dropped.
+// Two floats as [a x 8 | b x 8].
+CK_AVX512 static inline __m512 z_halves_ps(float a, float b) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(a))),
+                                               _mm256_castps_pd(_mm256_set1_ps(b)), 1));
+}
+// 32 bytes at p (low half) and at q (high half).
+CK_AVX512 static inline __m512i z_halves_si(const void *p, const void *q) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
+                              _mm256_loadu_si256((const __m256i *)q), 1);
 }
 // CORR: 0 none, 1 the stored correction (Q5_0), 2 half of it (Q4_0), 3 eight times it (Q8_0,
 // whose signed values q enter as q + 128: the correction -16 * lane sum times 8 removes the
-// 128 * lane sum they add; the lane sums are exact, so the int32 lanes equal the signed ones). MIN: Z_MIN to add the
-// minimum terms xm * s (Q4_1/Q5_1) in the single-row kernels' order, Z_NOMIN for none (the
-// sum then adds 0.0f, which leaves every value unchanged).
-#define Z_MIN_PAIR summs[c] += h2f_hw(x[i].m) * P_S(y[c], i) + h2f_hw(x[i + 1].m) * P_S(y[c], i + 1)
-#define Z_MIN_ONE summs[c] += h2f_hw(x[i].m) * P_S(y[c], i)
-#define Z_NOMIN_PAIR (void)0
-#define Z_NOMIN_ONE (void)0
+// 128 * lane sum they add; the lane sums are exact, so the int32 lanes equal the signed ones).
+// MIN: Z_MIN to add the minimum terms xm * s (Q4_1/Q5_1) as the single-row kernels, Z_NOMIN
+// for none (the sum then adds 0.0f, which leaves every value unchanged).
+#define Z_MIN(c0, c1)                                                                                  \
+    do {                                                                                               \
+        summs[c0] = fmaf(xm, P_S(y[c0], i), summs[c0]);                                                \
+        if (c1 != c0) summs[c1] = fmaf(xm, P_S(y[c1], i), summs[c1]);                                  \
+    } while (0)
+#define Z_NOMIN(c0, c1) (void)0
+#define Z_XM_Z_MIN const float xm = h2f_hw(x[i].m)
+#define Z_XM_Z_NOMIN (void)0
+#define Z_START(CORR, c0, c1)                                                                          \
+    (CORR == 0 ? _mm512_setzero_si512()                                                                \
+     : CORR == 1 ? z_halves_si(P_CORR(y[c0], i), P_CORR(y[c1], i))                                     \
+     : CORR == 2 ? _mm512_srai_epi32(z_halves_si(P_CORR(y[c0], i), P_CORR(y[c1], i)), 1)              \
+                 : _mm512_slli_epi32(z_halves_si(P_CORR(y[c0], i), P_CORR(y[c1], i)), 3))
+#define Z_OUT(acc, summs, out, k, nc)                                                                  \
+    do {                                                                                               \
+        out[2 * (k)] = hsum_ps(_mm512_castps512_ps256(acc)) + summs[2 * (k)];                          \
+        if (2 * (k) + 1 < nc)                                                                          \
+            out[2 * (k) + 1] = hsum_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1))) + summs[2 * (k) + 1]; \
+    } while (0)
 #define CK_Z_GEMM8(NAME, BLK, VALUES, CORR, MIN)                                                      \
 CK_AVX512 static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const void *a, size_t stride, float *out, const int nc) {       \
-    const int64_t nb = n / 32;                                                                         \
     const char *y[8] = CK_COLS8;                                                                       \
-    __m512 acc[8];                                                                                     \
+    const int np = (nc + 1) / 2;                                                                       \
+    __m512 acc[4];                                                                                     \
     float summs[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                         \
-    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();                                         \
-    int64_t i = 0;                                                                                     \
-    for (; i < nb; i += 2) {                                                                           \
-        const int pair = i + 1 < nb;                                                                   \
-        __m512 xd;                                                                                     \
-        __m512i u;                                                                                     \
-        if (pair) {                                                                                    \
-            xd = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f_hw(x[i].d)), _mm512_set1_ps(h2f_hw(x[i + 1].d))); \
-            u = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x + i)), VALUES(x + i + 1), 1);       \
-        } else {                                                                                       \
-            xd = _mm512_set1_ps(h2f_hw(x[i].d));                                                       \
-            u = _mm512_zextsi256_si512(VALUES(x + i));                                                 \
-        }                                                                                              \
-        const __mmask16 keep = pair ? 0xFFFF : 0x00FF;                                                 \
-        for (int c = 0; c < nc; c++) {                                                                  \
-            const char *pb = P_BASE(y[c], i);                                                          \
-            __m512i start = _mm512_setzero_si512();                                                    \
-            if (CORR == 1) start = _mm512_loadu_si512((const void *)(pb + 64));                        \
-            if (CORR == 2) start = _mm512_srai_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 1);  \
-            if (CORR == 3) start = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 3);  \
-            const __m512i p = _mm512_dpbusd_epi32(start, u, _mm512_loadu_si512((const void *)pb));     \
-            if (pair) MIN##_PAIR; else MIN##_ONE;                                                      \
-            const __m512 d = _mm512_mul_ps(xd, z_pair_ps((const float *)(pb + 128)));                  \
-            acc[c] = _mm512_mask3_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[c], keep);                    \
+    for (int k = 0; k < np; k++) acc[k] = _mm512_setzero_ps();                                         \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        const __m256i u1 = VALUES(x + i);                                                              \
+        const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(u1), u1, 1);                       \
+        const float xd = h2f_hw(x[i].d);                                                               \
+        Z_XM_##MIN;                                                                                    \
+        for (int k = 0; k < np; k++) {                                                                 \
+            const int c0 = 2 * k, c1 = 2 * k + 1 < nc ? 2 * k + 1 : 2 * k;                             \
+            const __m512i p = _mm512_dpbusd_epi32(Z_START(CORR, c0, c1), u, z_halves_si(P_QS(y[c0], i), P_QS(y[c1], i))); \
+            MIN(c0, c1);                                                                               \
+            const __m512 d = _mm512_mul_ps(_mm512_set1_ps(xd), z_halves_ps(P_D(y[c0], i), P_D(y[c1], i))); \
+            acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[k]);                                \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < nc; c++) {                                                                      \
-        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1));      \
-        const __m256 sum = _mm256_add_ps(_mm512_castps512_ps256(acc[c]), hi);                          \
-        out[c] = hsum_ps(sum) + summs[c];                                                              \
-    }                                                                                                  \
+    for (int k = 0; k < np; k++) Z_OUT(acc[k], summs, out, k, nc);                                     \
 }                                                                                                      \
 CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 8); }
-// Two weight rows against the same eight columns: each activation block pair (values,
-// corrections, scales) is loaded once for both rows, which halves the loads that bound the
-// one-row kernel in prefill. Per (row, column) the operations are the one-row kernel's.
+// Two weight rows against the same eight columns: each activation block (values, corrections,
+// scales) is loaded once for both rows, which halves the loads that bound the one-row kernel in
+// prefill. Per (row, column) the operations are the one-row kernel's.
 #define CK_Z_GEMM8X2(NAME, BLK, VALUES, CORR, MIN)                                                    \
 CK_AVX512 static void NAME(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *out0, float *out1) { \
     const BLK *x0 = (const BLK *)w0, *x1 = (const BLK *)w1;                                            \
-    const int64_t nb = n / 32;                                                                         \
     const char *y[8] = CK_COLS8;                                                                       \
-    __m512 acc0[8], acc1[8];                                                                           \
+    const int nc = 8;                                                                                  \
+    __m512 acc0[4], acc1[4];                                                                           \
     float summs0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, summs1[8] = {0, 0, 0, 0, 0, 0, 0, 0};                  \
-    for (int c = 0; c < 8; c++) { acc0[c] = _mm512_setzero_ps(); acc1[c] = _mm512_setzero_ps(); }     \
-    int64_t i = 0;                                                                                     \
-    for (; i < nb; i += 2) {                                                                           \
-        const int pair = i + 1 < nb;                                                                   \
-        __m512 xd0, xd1;                                                                               \
-        __m512i u0, u1;                                                                                \
-        if (pair) {                                                                                    \
-            xd0 = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f_hw(x0[i].d)), _mm512_set1_ps(h2f_hw(x0[i + 1].d))); \
-            xd1 = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f_hw(x1[i].d)), _mm512_set1_ps(h2f_hw(x1[i + 1].d))); \
-            u0 = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x0 + i)), VALUES(x0 + i + 1), 1);    \
-            u1 = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x1 + i)), VALUES(x1 + i + 1), 1);    \
-        } else {                                                                                       \
-            xd0 = _mm512_set1_ps(h2f_hw(x0[i].d));                                                     \
-            xd1 = _mm512_set1_ps(h2f_hw(x1[i].d));                                                     \
-            u0 = _mm512_zextsi256_si512(VALUES(x0 + i));                                               \
-            u1 = _mm512_zextsi256_si512(VALUES(x1 + i));                                               \
-        }                                                                                              \
-        const __mmask16 keep = pair ? 0xFFFF : 0x00FF;                                                 \
-        for (int c = 0; c < 8; c++) {                                                                  \
-            const char *pb = P_BASE(y[c], i);                                                          \
-            __m512i start = _mm512_setzero_si512();                                                    \
-            if (CORR == 1) start = _mm512_loadu_si512((const void *)(pb + 64));                        \
-            if (CORR == 2) start = _mm512_srai_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 1);  \
-            if (CORR == 3) start = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(pb + 64)), 3);  \
-            const __m512i yq = _mm512_loadu_si512((const void *)pb);                                   \
+    for (int k = 0; k < 4; k++) { acc0[k] = _mm512_setzero_ps(); acc1[k] = _mm512_setzero_ps(); }     \
+    for (int64_t i = 0; i < n / 32; i++) {                                                             \
+        const __m256i v0 = VALUES(x0 + i), v1 = VALUES(x1 + i);                                        \
+        const __m512i u0 = _mm512_inserti64x4(_mm512_castsi256_si512(v0), v0, 1);                      \
+        const __m512i u1 = _mm512_inserti64x4(_mm512_castsi256_si512(v1), v1, 1);                      \
+        const __m512 xd0 = _mm512_set1_ps(h2f_hw(x0[i].d)), xd1 = _mm512_set1_ps(h2f_hw(x1[i].d));     \
+        for (int k = 0; k < 4; k++) {                                                                  \
+            const int c0 = 2 * k, c1 = 2 * k + 1;                                                      \
+            const __m512i start = Z_START(CORR, c0, c1);                                               \
+            const __m512i yq = z_halves_si(P_QS(y[c0], i), P_QS(y[c1], i));                           \
             const __m512i p0 = _mm512_dpbusd_epi32(start, u0, yq);                                     \
             const __m512i p1 = _mm512_dpbusd_epi32(start, u1, yq);                                     \
-            { const BLK *x = x0; float *summs = summs0; (void)x; (void)summs; if (pair) MIN##_PAIR; else MIN##_ONE; } \
-            { const BLK *x = x1; float *summs = summs1; (void)x; (void)summs; if (pair) MIN##_PAIR; else MIN##_ONE; } \
-            const __m512 ys = z_pair_ps((const float *)(pb + 128));                                    \
-            acc0[c] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(xd0, ys), _mm512_cvtepi32_ps(p0), acc0[c], keep); \
-            acc1[c] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(xd1, ys), _mm512_cvtepi32_ps(p1), acc1[c], keep); \
+            { const BLK *x = x0; float *summs = summs0; Z_XM_##MIN; (void)x; (void)summs; MIN(c0, c1); } \
+            { const BLK *x = x1; float *summs = summs1; Z_XM_##MIN; (void)x; (void)summs; MIN(c0, c1); } \
+            const __m512 ys = z_halves_ps(P_D(y[c0], i), P_D(y[c1], i));                               \
+            acc0[k] = _mm512_fmadd_ps(_mm512_mul_ps(xd0, ys), _mm512_cvtepi32_ps(p0), acc0[k]);        \
+            acc1[k] = _mm512_fmadd_ps(_mm512_mul_ps(xd1, ys), _mm512_cvtepi32_ps(p1), acc1[k]);        \
         }                                                                                              \
     }                                                                                                  \
-    for (int c = 0; c < 8; c++) {                                                                      \
-        const __m256 hi0 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc0[c]), 1));    \
-        const __m256 hi1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc1[c]), 1));    \
-        out0[c] = hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(acc0[c]), hi0)) + summs0[c];            \
-        out1[c] = hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(acc1[c]), hi1)) + summs1[c];            \
-    }                                                                                                  \
+    for (int k = 0; k < 4; k++) { Z_OUT(acc0[k], summs0, out0, k, nc); Z_OUT(acc1[k], summs1, out1, k, nc); } \
 }
 CK_Z_GEMM8X2(gemm8x2_q4_0_p_zmm, blk_q4_0, p_u_q4_0, 2, Z_NOMIN)
 CK_Z_GEMM8X2(gemm8x2_q5_0_p_zmm, blk_q5_0, p_u_q5_0, 1, Z_NOMIN)
@@ -1803,7 +1683,10 @@ int ck_gemm8_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, f
 void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
     const char *wr = (const char *)w;                                                                  \
     if (use_avx2()) {                                                                                  \
-        for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a); \
+        int64_t r = 0;                                                                                 \
+        for (; r + 2 <= rows; r += 2)                                                                  \
+            dot2_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), (const BLK *)(wr + (r + 1) * row_bytes), a, y + r, y + r + 1); \
+        if (r < rows) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a);               \
     } else {                                                                                           \
         for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
     }                                                                                                  \

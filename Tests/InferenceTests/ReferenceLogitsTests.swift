@@ -11,23 +11,25 @@ import Testing
 /// near-tie (reference top two within 0.1).
 ///
 /// What is known about how close an engine can get: the reference is llama.cpp built for AVX2
-/// (no AVX-512). That build, run here on the same ids, reproduces smollm2 and qwen2.5 to 0.0003
-/// (gemma3 only on 3 of 6 prompts). The same commit built for AVX-512, whose kernels differ from
-/// the AVX2 ones mostly in the order they add floats, is off by a mean of 0.09 (smollm2), 0.05
-/// (qwen2.5) and 0.10 (gemma3), with 30-60 % of entries beyond 0.05: these models amplify
-/// last-bit differences (activations are rounded to 8 bits before every quantized matmul). So
-/// the 0.05 bound holds only for an engine bit-identical to ggml's AVX2 code. Attention (F16
-/// query, online softmax, F16 value sums), RMSNorm, RoPE, SiLU and GELU round as it does; the
-/// quantized matmuls do not yet (see the issue note: with ggml-order dot products smollm2 is
-/// bit-identical through all 30 layers and within 0.0003 of every reference entry). Until then
-/// the strict check misses on many entries: those misses are recorded as a known issue, listed
-/// in the output, and counted; a hard guard at llama.cpp's own cross-build noise catches a wrong
+/// (no AVX-512); that build, run here on the same ids, reproduces smollm2 and qwen2.5 to 0.0003.
+/// These models turn last-bit differences into ~0.1 of log-probability (activations are rounded
+/// to 8 bits before every quantized matmul): the same llama.cpp built for AVX-512, whose kernels
+/// differ mostly in the order they add floats, is off by a mean of 0.09 / 0.05 / 0.10. So the
+/// 0.05 bound holds only where every kernel rounds as ggml's AVX2 build does: attention (F16
+/// query, online softmax, F16 value sums), RMSNorm, RoPE, SiLU, GELU, and the quantized dot
+/// products in ggml's order. Models in `strictModels` are there: every entry must be within the
+/// bound and greedy ids must match up to the first near-tie. For the others (K-quant and
+/// batched-prompt kernels not yet in ggml's order) the misses are recorded as a known issue,
+/// listed and counted, and a hard guard at llama.cpp's own cross-build noise catches a wrong
 /// kernel (gemma3 with the attention scale of the 27B model: mean 0.37, p99 1.8; with the global
 /// RoPE base on local layers: mean 0.68). The steps run as llama-server ran them (prompt batch,
 /// then one token at a time), because llama.cpp's own bits depend on the batch shape (repacked
-/// Q4_K uses another kernel for groups of 4 rows, K-quants a tiled one from 8 rows).
+/// Q4_K uses another kernel for groups of 4 rows, K-quants a tiled one from 8 rows, Q5_0/Q8_0
+/// llamafile's from 2 rows).
 @Suite(.serialized) struct ReferenceLogitsTests {
     static let models = ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma3-270m"]
+    /// Models whose kernels all round as llama.cpp's AVX2 build: the issue's criteria hard-fail.
+    static let strictModels: Set<String> = ["smollm2-135m"]
     /// The issue's bound on each top-5 log-probability.
     static let tolerance = 0.05
     /// The issue's near-tie: the reference's top two within this of each other.
@@ -119,9 +121,9 @@ import Testing
         #expect(p99 <= 1.0, "\(name): 99th percentile top-5 logprob error \(p99)")
         #expect(topMean <= 0.07, "\(name): mean top-1 logprob error \(topMean)")
 
-        // The issue's criteria as stated. Known to fail until every kernel rounds as ggml's AVX2
-        // build does; each miss stays visible in the test output.
-        withKnownIssue("top-5 log-probabilities within 0.05 and greedy ids up to the first near-tie need kernels bit-identical to llama.cpp's AVX2 build", isIntermittent: true) {
+        // The issue's criteria as stated: hard for the strict models, a known issue for the
+        // others (each miss stays visible in the test output).
+        let recordMisses = {
             if !misses.isEmpty {
                 let worst = misses.max { $0.error < $1.error }!
                 let text = "\(name): \(misses.count) of \(errors.count) top-5 log-probabilities are more than \(Self.tolerance) off the reference "
@@ -130,9 +132,16 @@ import Testing
             }
             for miss in greedyMisses { Issue.record(Comment(rawValue: miss)) }
         }
+        if Self.strictModels.contains(name) {
+            recordMisses()
+        } else {
+            withKnownIssue("top-5 log-probabilities within 0.05 and greedy ids up to the first near-tie need kernels bit-identical to llama.cpp's AVX2 build", isIntermittent: true) {
+                recordMisses()
+            }
+        }
     }
 
-    private func f(_ x: Double) -> String { String(format: "%.3f", x) }
+    private func f(_ x: Double) -> String { String(format: "%.4f", x) }
 }
 
 /// Locating real models and reference data for the Inference tests.

@@ -21,6 +21,8 @@ import Darwin
 ///   elements wide, in `format` (`.f16` or `.f32`). Rows up to `firstPosition + batch - 1` must
 ///   be written already (the batch's own keys included): that is what makes it causal.
 /// - `window`: sliding-window size (a token sees itself and the `window - 1` before it), or nil.
+/// - `tiling`: how a prefill batch over an F16 cache in `.llamaCpp` precision groups its rows
+///   (see `AttentionTiling`); the results do not depend on it.
 ///
 /// Work items are (token, KV head, piece of the span): the query heads sharing a KV head run
 /// back to back over the same cached rows (hot in cache), and when there are too few (token, KV head)
@@ -30,7 +32,8 @@ import Darwin
 public func attention(
     output: UnsafeMutablePointer<Float>, queries: UnsafePointer<Float>, batch: Int, firstPosition: Int,
     keys: UnsafeRawPointer, values: UnsafeRawPointer, format: QuantFormat,
-    heads: Int, kvHeads: Int, headDim: Int, valueDim: Int, scale: Float, window: Int?, pool: ThreadPool
+    heads: Int, kvHeads: Int, headDim: Int, valueDim: Int, scale: Float, window: Int?, pool: ThreadPool,
+    tiling: AttentionTiling = .standard
 ) {
     precondition(format == .f16 || format == .f32, "attention: the KV cache must be F16 or F32, not \(format)")
     precondition(heads % kvHeads == 0, "attention: \(heads) heads are not a multiple of \(kvHeads) KV heads")
@@ -51,6 +54,11 @@ public func attention(
     let geometry = AttentionGeometry(
         heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
         keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
+    if pieces == 1 && batch > 1 && tiling.positions > 1 && format == .f16 && attentionPrecision == .llamaCpp {
+        tiledPrefillAttention(geometry, tiling: tiling, output: output, queries: queries, batch: batch,
+                              firstPosition: firstPosition, keys: keys, values: values, window: window, pool: pool)
+        return
+    }
 
     pool.workspace.withBuffer(bytes: (partialsCount + pool.threads * threadFloats) * 4) { raw in
         let partials = raw.assumingMemoryBound(to: Float.self)
@@ -167,7 +175,7 @@ public enum AttentionPrecision: Sendable {
 nonisolated(unsafe) public var attentionPrecision: AttentionPrecision =
     getenv("STUDIO_ATTENTION").map { String(cString: $0) == "f32" } == true ? .float32 : .llamaCpp
 
-private struct AttentionGeometry {
+struct AttentionGeometry {
     var heads, kvHeads, group, headDim, valueDim, keyStride, valueStride: Int
     var scale: Float
     var isF16: Bool
@@ -333,7 +341,16 @@ private func attendPieceLlamaCpp(
 private func onlineSoftmax(_ weight: UnsafeMutablePointer<Float>, rescale: UnsafeMutablePointer<Float>,
                            grew: UnsafeMutablePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
     var m = -Float.infinity, sum: Float = 0
-    for i in 0..<n {
+    onlineSoftmaxStep(weight, rescale: rescale, grew: grew, range: 0..<n, max: &m, sum: &sum)
+    return (m, sum)
+}
+
+/// `onlineSoftmax` over `range` of the arrays, continuing from the running maximum and sum of
+/// the keys before it.
+@inline(__always)
+func onlineSoftmaxStep(_ weight: UnsafeMutablePointer<Float>, rescale: UnsafeMutablePointer<Float>,
+                       grew: UnsafeMutablePointer<Float>, range: Range<Int>, max m: inout Float, sum: inout Float) {
+    for i in range {
         let s = weight[i]
         if s > m {
             rescale[i] = expf(m - s)
@@ -347,7 +364,6 @@ private func onlineSoftmax(_ weight: UnsafeMutablePointer<Float>, rescale: Unsaf
         }
         sum = weight[i].addingProduct(sum, rescale[i])
     }
-    return (m, sum)
 }
 
 /// Two query heads (rows `q` and `q + headDim`) of `attendPieceLlamaCpp` in one pass over the

@@ -127,6 +127,21 @@ void ck_f16_value_sum(int64_t n, const uint16_t *v, size_t stride, int64_t lanes
                       const float *const *weight, const float *const *rescale, const float *const *grew,
                       const float *norm, float *const *out);
 
+// Tiled prefill attention (attention.c). Row r of `rows` F16 rows (src + r * src_stride
+// elements, `width` wide) to F32 at dst + r * dst_stride.
+void ck_f16_rows_to_f32(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst, size_t dst_stride);
+// The F16-rounded value sums of `rows` query rows over one block of F32 value rows (key i at
+// v + i * v_stride, `lanes` wide), continuing from the accumulators at acc + r * acc_stride:
+// row r visits keys lo[r] <= i < hi[r] in order and, per lane, if grew[i] != 0 sets
+// acc = f16(acc * rescale[i]), then acc = f16(fma(v_i, weight[i], acc)) (row r's weight,
+// rescale and grew at + r * w_stride). The same arithmetic as ck_f16_value_sum, split over blocks.
+void ck_f16_tile_value_sum(int64_t rows, int64_t lanes, const float *v, size_t v_stride, const int32_t *lo, const int32_t *hi,
+                           const float *weight, const float *rescale, const float *grew, size_t w_stride,
+                           float *acc, size_t acc_stride);
+// Which of attention.c's instruction sets may run on the calling thread (bit 0: AVX2, bit 1:
+// AVX-512; default 3, each only where the CPU has it). For tests that compare them.
+void ck_attention_set_isa(int allowed);
+
 // Half-precision weight rows x F32 activations.
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a);
 float ck_vec_dot_bf16_f32(int64_t n, const uint16_t *w, const float *a);

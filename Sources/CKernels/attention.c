@@ -1,0 +1,275 @@
+// Tiled prefill attention with llama.cpp's roundings (see Kernels/TiledAttention.swift): the
+// conversion of a block of F16 cache rows to F32, and the F16-rounded value sums of a tile of
+// query rows over one such block, their accumulators kept between blocks.
+
+#include "CKernels.h"
+
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CKA_X86 1
+#define CKA_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define CKA_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl")))
+#else
+#define CKA_X86 0
+#endif
+
+// Half <-> float, rounding to nearest even (the scalar fallback and the lanes past the last 8).
+static inline float cka_h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        float f = (float)man * 5.9604644775390625e-8f;  // man * 2^-24, exact
+        return (h & 0x8000) ? -f : f;
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t cka_f2h(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00 : 0x7c00);
+    if (ax >= 0x47800000u) return sign | 0x7c00;
+    if (ax < 0x38800000u) return sign | (uint16_t)rintf(fabsf(f) * 16777216.0f);  // subnormal: units of 2^-24
+    uint32_t r = ax + 0x0fffu + ((ax >> 13) & 1u);
+    return sign | (uint16_t)((r >> 13) - (112u << 10));
+}
+
+static inline float cka_round(float x) { return cka_h2f(cka_f2h(x)); }
+
+static int cka_mode = -1;  // -1 unknown, else bit 0: AVX2 + FMA + F16C, bit 1: AVX-512 F/VL too
+static _Thread_local int cka_allowed = 3;  // the bits a test lets run on this thread (ck_attention_set_isa)
+
+static inline int cka_isa(void) {
+    int m = __atomic_load_n(&cka_mode, __ATOMIC_RELAXED);
+    if (__builtin_expect(m < 0, 0)) {
+        m = 0;
+#if CKA_X86
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+            m = 1;
+            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) m = 3;
+        }
+#endif
+        __atomic_store_n(&cka_mode, m, __ATOMIC_RELAXED);
+    }
+    return m & cka_allowed;
+}
+
+static inline int cka_avx2(void) { return cka_isa() & 1; }
+
+void ck_attention_set_isa(int allowed) { cka_allowed = allowed; }
+
+// ---------------------------------------------------------------------------------------------
+// F16 rows to F32.
+
+static void rows_to_f32_scalar(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst, size_t dst_stride) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < width; c++) dst[(size_t)r * dst_stride + c] = cka_h2f(src[(size_t)r * src_stride + c]);
+}
+
+#if CKA_X86
+CKA_AVX2 static void rows_to_f32_avx2(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst, size_t dst_stride) {
+    for (int64_t r = 0; r < rows; r++) {
+        const uint16_t *s = src + (size_t)r * src_stride;
+        float *d = dst + (size_t)r * dst_stride;
+        int64_t c = 0;
+        for (; c + 8 <= width; c += 8) _mm256_storeu_ps(d + c, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + c))));
+        for (; c < width; c++) d[c] = cka_h2f(s[c]);
+    }
+}
+#endif
+
+void ck_f16_rows_to_f32(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst, size_t dst_stride) {
+#if CKA_X86
+    if (cka_avx2()) { rows_to_f32_avx2(rows, width, src, src_stride, dst, dst_stride); return; }
+#endif
+    rows_to_f32_scalar(rows, width, src, src_stride, dst, dst_stride);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value sums of a tile. Row r visits keys lo[r] <= i < hi[r] of the block in order; per lane:
+// if grew[i] != 0, acc = f16(acc * rescale[i]); acc = f16(fma(v_i, weight[i], acc)).
+
+static void tile_value_sum_scalar(int64_t rows, int64_t lanes, int64_t first_lane, const float *v, size_t v_stride,
+                                  const int32_t *lo, const int32_t *hi, const float *weight, const float *rescale,
+                                  const float *grew, size_t w_stride, float *acc, size_t acc_stride) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *w = weight + (size_t)r * w_stride, *rs = rescale + (size_t)r * w_stride, *g = grew + (size_t)r * w_stride;
+        float *a = acc + (size_t)r * acc_stride;
+        for (int64_t c = first_lane; c < lanes; c++) {
+            float x = a[c];
+            for (int32_t i = lo[r]; i < hi[r]; i++) {
+                if (g[i] != 0.0f) x = cka_round(x * rs[i]);
+                x = cka_round(fmaf(v[(size_t)i * v_stride + c], w[i], x));
+            }
+            a[c] = x;
+        }
+    }
+}
+
+#if CKA_X86
+CKA_AVX2 static inline __m256 f16_round8(__m256 x) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// HEADS rows (1 or 2) of the tile starting at row r, W vectors of 8 lanes starting at lane c.
+// With SAME, both rows visit the same keys; otherwise each key is checked against each row's range.
+#define CKA_TILE_BLOCK(HEADS, W, SAME)                                                                 \
+    do {                                                                                               \
+        __m256 a[2][8];                                                                                \
+        const float *wt[2], *rs[2], *gr[2];                                                            \
+        int32_t l[2], h[2];                                                                            \
+        for (int k = 0; k < HEADS; k++) {                                                              \
+            wt[k] = weight + (size_t)(r + k) * w_stride;                                               \
+            rs[k] = rescale + (size_t)(r + k) * w_stride;                                              \
+            gr[k] = grew + (size_t)(r + k) * w_stride;                                                 \
+            l[k] = lo[r + k];                                                                          \
+            h[k] = hi[r + k];                                                                          \
+            for (int u = 0; u < W; u++) a[k][u] = _mm256_loadu_ps(acc + (size_t)(r + k) * acc_stride + c + 8 * u); \
+        }                                                                                              \
+        int32_t from = l[0], to = h[0];                                                                \
+        if (HEADS == 2) {                                                                              \
+            if (l[1] < from) from = l[1];                                                              \
+            if (h[1] > to) to = h[1];                                                                  \
+        }                                                                                              \
+        for (int32_t i = from; i < to; i++) {                                                          \
+            const float *vr = v + (size_t)i * v_stride + c;                                            \
+            for (int k = 0; k < HEADS; k++) {                                                          \
+                if (!(SAME) && (i < l[k] || i >= h[k])) continue;                                      \
+                if (gr[k][i] != 0.0f) {                                                                \
+                    const __m256 s = _mm256_set1_ps(rs[k][i]);                                         \
+                    for (int u = 0; u < W; u++) a[k][u] = f16_round8(_mm256_mul_ps(a[k][u], s));       \
+                }                                                                                      \
+                const __m256 w = _mm256_set1_ps(wt[k][i]);                                             \
+                for (int u = 0; u < W; u++) a[k][u] = f16_round8(_mm256_fmadd_ps(_mm256_loadu_ps(vr + 8 * u), w, a[k][u])); \
+            }                                                                                          \
+        }                                                                                              \
+        for (int k = 0; k < HEADS; k++)                                                                \
+            for (int u = 0; u < W; u++) _mm256_storeu_ps(acc + (size_t)(r + k) * acc_stride + c + 8 * u, a[k][u]); \
+    } while (0)
+
+CKA_AVX512 static inline __m512 f16_round16(__m512 x) {
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// HEADS rows (1 to 4) starting at row r, W vectors of 16 lanes starting at lane c.
+#define CKA_TILE_BLOCK512(HEADS, W, SAME)                                                              \
+    do {                                                                                               \
+        __m512 a[4][4];                                                                                \
+        const float *wt[4], *rs[4], *gr[4];                                                            \
+        int32_t l[4], h[4], from = lo[r], to = hi[r];                                                  \
+        for (int k = 0; k < HEADS; k++) {                                                              \
+            wt[k] = weight + (size_t)(r + k) * w_stride;                                               \
+            rs[k] = rescale + (size_t)(r + k) * w_stride;                                              \
+            gr[k] = grew + (size_t)(r + k) * w_stride;                                                 \
+            l[k] = lo[r + k];                                                                          \
+            h[k] = hi[r + k];                                                                          \
+            if (l[k] < from) from = l[k];                                                              \
+            if (h[k] > to) to = h[k];                                                                  \
+            for (int u = 0; u < W; u++) a[k][u] = _mm512_loadu_ps(acc + (size_t)(r + k) * acc_stride + c + 16 * u); \
+        }                                                                                              \
+        for (int32_t i = from; i < to; i++) {                                                          \
+            const float *vr = v + (size_t)i * v_stride + c;                                            \
+            for (int k = 0; k < HEADS; k++) {                                                          \
+                if (!(SAME) && (i < l[k] || i >= h[k])) continue;                                      \
+                if (gr[k][i] != 0.0f) {                                                                \
+                    const __m512 s = _mm512_set1_ps(rs[k][i]);                                         \
+                    for (int u = 0; u < W; u++) a[k][u] = f16_round16(_mm512_mul_ps(a[k][u], s));      \
+                }                                                                                      \
+                const __m512 w = _mm512_set1_ps(wt[k][i]);                                             \
+                for (int u = 0; u < W; u++) a[k][u] = f16_round16(_mm512_fmadd_ps(_mm512_loadu_ps(vr + 16 * u), w, a[k][u])); \
+            }                                                                                          \
+        }                                                                                              \
+        for (int k = 0; k < HEADS; k++)                                                                \
+            for (int u = 0; u < W; u++) _mm512_storeu_ps(acc + (size_t)(r + k) * acc_stride + c + 16 * u, a[k][u]); \
+    } while (0)
+
+#define CKA_TILE_ROWS512(HEADS)                                                                        \
+    do {                                                                                               \
+        int same = 1;                                                                                  \
+        for (int k = 1; k < HEADS; k++) same &= lo[r + k] == lo[r] && hi[r + k] == hi[r];              \
+        if (same) {                                                                                    \
+            for (; c + 64 <= wide_lanes; c += 64) CKA_TILE_BLOCK512(HEADS, 4, 1);                      \
+            for (; c + 16 <= wide_lanes; c += 16) CKA_TILE_BLOCK512(HEADS, 1, 1);                      \
+        } else {                                                                                       \
+            for (; c + 64 <= wide_lanes; c += 64) CKA_TILE_BLOCK512(HEADS, 4, 0);                      \
+            for (; c + 16 <= wide_lanes; c += 16) CKA_TILE_BLOCK512(HEADS, 1, 0);                      \
+        }                                                                                              \
+    } while (0)
+
+// Rows four at a time over 64 lanes (sixteen rounding chains in 32 registers); lanes past the
+// last 16 go to the AVX2 kernel.
+CKA_AVX512 static void tile_value_sum_avx512(int64_t rows, int64_t lanes, const float *v, size_t v_stride,
+                                             const int32_t *lo, const int32_t *hi, const float *weight, const float *rescale,
+                                             const float *grew, size_t w_stride, float *acc, size_t acc_stride) {
+    const int64_t wide_lanes = lanes & ~(int64_t)15;
+    for (int64_t r = 0; r < rows;) {
+        int64_t c = 0;
+        switch (rows - r >= 4 ? 4 : rows - r) {
+        case 4: CKA_TILE_ROWS512(4); r += 4; break;
+        case 3: CKA_TILE_ROWS512(3); r += 3; break;
+        case 2: CKA_TILE_ROWS512(2); r += 2; break;
+        default: CKA_TILE_ROWS512(1); r += 1; break;
+        }
+    }
+}
+
+CKA_AVX2 static void tile_value_sum_avx2(int64_t rows, int64_t lanes, const float *v, size_t v_stride,
+                                         const int32_t *lo, const int32_t *hi, const float *weight, const float *rescale,
+                                         const float *grew, size_t w_stride, float *acc, size_t acc_stride) {
+    const int64_t vector_lanes = lanes & ~(int64_t)7;
+    int64_t r = 0;
+    // Two rows at a time: eight independent rounding chains (two rows x 32 lanes) hide the
+    // latency of the conversions.
+    for (; r + 2 <= rows; r += 2) {
+        const int same = lo[r] == lo[r + 1] && hi[r] == hi[r + 1];
+        int64_t c = 0;
+        if (same) {
+            for (; c + 32 <= vector_lanes; c += 32) CKA_TILE_BLOCK(2, 4, 1);
+            for (; c + 8 <= vector_lanes; c += 8) CKA_TILE_BLOCK(2, 1, 1);
+        } else {
+            for (; c + 32 <= vector_lanes; c += 32) CKA_TILE_BLOCK(2, 4, 0);
+            for (; c + 8 <= vector_lanes; c += 8) CKA_TILE_BLOCK(2, 1, 0);
+        }
+    }
+    if (r < rows) {
+        int64_t c = 0;
+        for (; c + 64 <= vector_lanes; c += 64) CKA_TILE_BLOCK(1, 8, 1);
+        for (; c + 32 <= vector_lanes; c += 32) CKA_TILE_BLOCK(1, 4, 1);
+        for (; c + 8 <= vector_lanes; c += 8) CKA_TILE_BLOCK(1, 1, 1);
+    }
+    if (vector_lanes < lanes)
+        tile_value_sum_scalar(rows, lanes, vector_lanes, v, v_stride, lo, hi, weight, rescale, grew, w_stride, acc, acc_stride);
+}
+#endif
+
+void ck_f16_tile_value_sum(int64_t rows, int64_t lanes, const float *v, size_t v_stride, const int32_t *lo, const int32_t *hi,
+                           const float *weight, const float *rescale, const float *grew, size_t w_stride,
+                           float *acc, size_t acc_stride) {
+#if CKA_X86
+    const int isa = cka_isa();
+    if (isa & 2) {
+        const int64_t wide_lanes = lanes & ~(int64_t)15;
+        tile_value_sum_avx512(rows, wide_lanes, v, v_stride, lo, hi, weight, rescale, grew, w_stride, acc, acc_stride);
+        if (wide_lanes < lanes)
+            tile_value_sum_avx2(rows, lanes - wide_lanes, v + wide_lanes, v_stride, lo, hi, weight, rescale, grew, w_stride,
+                                acc + wide_lanes, acc_stride);
+        return;
+    }
+    if (isa & 1) {
+        tile_value_sum_avx2(rows, lanes, v, v_stride, lo, hi, weight, rescale, grew, w_stride, acc, acc_stride);
+        return;
+    }
+#endif
+    tile_value_sum_scalar(rows, lanes, 0, v, v_stride, lo, hi, weight, rescale, grew, w_stride, acc, acc_stride);
+}

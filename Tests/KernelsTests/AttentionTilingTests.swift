@@ -1,0 +1,116 @@
+import Testing
+import Kernels
+import CKernels
+
+/// Tiled prefill attention (tiles of query rows against blocks of keys) gives exactly the bits of
+/// row-at-a-time attention: per row the keys are visited in the same order with the same
+/// arithmetic, whatever the tile and block sizes.
+@Suite struct AttentionTilingTests {
+    struct Shape: CustomTestStringConvertible, Sendable {
+        var heads, kvHeads, headDim, valueDim, batch, firstPosition: Int
+        var window: Int?
+        var testDescription: String {
+            "\(heads)/\(kvHeads) heads, dims \(headDim)/\(valueDim), batch \(batch) at \(firstPosition), window \(window.map(String.init) ?? "none")"
+        }
+    }
+
+    static let shapes: [Shape] = [
+        // GQA ratio 7 (Qwen2.5 0.5B), 3 (SmolLM2 135M), 4 (Gemma3 270M, with its sliding window), 1 and 2.
+        Shape(heads: 14, kvHeads: 2, headDim: 64, valueDim: 64, batch: 37, firstPosition: 0, window: nil),
+        Shape(heads: 9, kvHeads: 3, headDim: 64, valueDim: 64, batch: 29, firstPosition: 5, window: nil),
+        Shape(heads: 4, kvHeads: 1, headDim: 256, valueDim: 256, batch: 41, firstPosition: 3, window: 17),
+        Shape(heads: 3, kvHeads: 3, headDim: 40, valueDim: 44, batch: 23, firstPosition: 70, window: nil),
+        Shape(heads: 4, kvHeads: 2, headDim: 20, valueDim: 72, batch: 19, firstPosition: 11, window: 6),
+        // A continued prefill whose window starts past the tile's first keys, and a tiny batch.
+        Shape(heads: 7, kvHeads: 1, headDim: 96, valueDim: 96, batch: 33, firstPosition: 140, window: 50),
+        Shape(heads: 2, kvHeads: 1, headDim: 32, valueDim: 40, batch: 2, firstPosition: 9, window: nil),
+    ]
+
+    static let tilings: [AttentionTiling] = [
+        .standard, AttentionTiling(positions: 3, keys: 5), AttentionTiling(positions: 2, keys: 1),
+        AttentionTiling(positions: 8, keys: 13), AttentionTiling(positions: 5, keys: 300),
+    ]
+
+    @Test(arguments: shapes)
+    func tiledPrefillEqualsRowAtATime(_ shape: Shape) {
+        var rng = SplitMix64(seed: 4000 + UInt64(shape.heads * 131 + shape.headDim + shape.batch))
+        let rows = shape.firstPosition + shape.batch
+        let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
+        let kf = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
+        let vf = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+        var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
+        f32ToF16(&k16, kf, count: kf.count)
+        f32ToF16(&v16, vf, count: vf.count)
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            let expected = run(shape, q, k16, v16, pool, .rowAtATime)
+            for tiling in Self.tilings {
+                let got = run(shape, q, k16, v16, pool, tiling)
+                let mismatch = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+                #expect(mismatch == nil, "\(threads) threads, tiling \(tiling): first difference at \(mismatch ?? -1)")
+            }
+        }
+    }
+
+    /// The tiled value sums' AVX-512, AVX2 and portable kernels (each where the CPU has it) give
+    /// the row path's bits; a one-thread pool runs on this thread, where the choice applies.
+    @Test(arguments: [0, 1, 3])
+    func everyInstructionSetGivesTheSameBits(_ isa: Int32) {
+        let pool = ThreadPool(threads: 1)
+        for shape in Self.shapes {
+            var rng = SplitMix64(seed: 4200 + UInt64(shape.valueDim))
+            let rows = shape.firstPosition + shape.batch
+            let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
+            let kf = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
+            let vf = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+            var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
+            f32ToF16(&k16, kf, count: kf.count)
+            f32ToF16(&v16, vf, count: vf.count)
+            let expected = run(shape, q, k16, v16, pool, .rowAtATime)
+            ck_attention_set_isa(isa)
+            let got = run(shape, q, k16, v16, pool, AttentionTiling(positions: 3, keys: 7))
+            ck_attention_set_isa(3)
+            let mismatch = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+            #expect(mismatch == nil, "\(shape.testDescription), instruction sets \(isa): first difference at \(mismatch ?? -1)")
+        }
+    }
+
+    /// Equal outputs could also come from both paths skipping work: the result must be a
+    /// weighted mean of the visible values (every head's output within their range per lane).
+    @Test func tiledOutputIsAMeanOfVisibleValues() {
+        let shape = Self.shapes[2]
+        var rng = SplitMix64(seed: 4100)
+        let rows = shape.firstPosition + shape.batch
+        let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
+        let kf = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
+        let vf = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+        var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
+        f32ToF16(&k16, kf, count: kf.count)
+        f32ToF16(&v16, vf, count: vf.count)
+        let out = run(shape, q, k16, v16, ThreadPool(threads: 2), .standard)
+        for b in 0..<shape.batch {
+            let position = shape.firstPosition + b
+            let visible = max(0, position - shape.window! + 1)...position
+            for h in 0..<shape.heads {
+                for d in 0..<shape.valueDim {
+                    let lanes = visible.map { fp16ToFloat(v16[$0 * shape.valueDim + d]) }
+                    let got = out[(b * shape.heads + h) * shape.valueDim + d]
+                    #expect(got >= lanes.min()! - 0.05 && got <= lanes.max()! + 0.05, "token \(b) head \(h) lane \(d): \(got)")
+                }
+            }
+        }
+    }
+
+    private func run(_ s: Shape, _ q: [Float], _ k16: [UInt16], _ v16: [UInt16], _ pool: ThreadPool, _ tiling: AttentionTiling) -> [Float] {
+        var out = [Float](repeating: .nan, count: s.batch * s.heads * s.valueDim)
+        k16.withUnsafeBytes { kb in
+            v16.withUnsafeBytes { vb in
+                attention(output: &out, queries: q, batch: s.batch, firstPosition: s.firstPosition,
+                          keys: kb.baseAddress!, values: vb.baseAddress!, format: .f16,
+                          heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, valueDim: s.valueDim,
+                          scale: 1 / Float(s.headDim).squareRoot(), window: s.window, pool: pool, tiling: tiling)
+            }
+        }
+        return out
+    }
+}

@@ -29,9 +29,14 @@ public struct BackendModelStats: Sendable, Equatable {
     public var reusedPromptTokens: Int
     /// Bytes the loaded model holds: its mapped weights file plus the KV caches of its slots.
     public var memoryBytes: Int
+    /// Scheduler steps, seconds spent in forward passes, and tokens evaluated, since load.
+    public var ticks: Int
+    public var forwardSeconds: Double
+    public var evaluatedTokens: Int
 
     public init(id: String, queued: Int = 0, active: Int = 0, slots: Int = 0, cacheTokensUsed: Int = 0,
-                cacheTokensCapacity: Int = 0, reusedPromptTokens: Int = 0, memoryBytes: Int = 0) {
+                cacheTokensCapacity: Int = 0, reusedPromptTokens: Int = 0, memoryBytes: Int = 0,
+                ticks: Int = 0, forwardSeconds: Double = 0, evaluatedTokens: Int = 0) {
         self.id = id
         self.queued = queued
         self.active = active
@@ -40,6 +45,9 @@ public struct BackendModelStats: Sendable, Equatable {
         self.cacheTokensCapacity = cacheTokensCapacity
         self.reusedPromptTokens = reusedPromptTokens
         self.memoryBytes = memoryBytes
+        self.ticks = ticks
+        self.forwardSeconds = forwardSeconds
+        self.evaluatedTokens = evaluatedTokens
     }
 }
 

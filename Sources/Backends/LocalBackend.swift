@@ -166,7 +166,8 @@ public actor LocalBackend: ChatBackend {
             return BackendModelStats(
                 id: id, queued: s.queued, active: s.active, slots: s.slots, cacheTokensUsed: s.cacheTokensUsed,
                 cacheTokensCapacity: s.cacheTokensCapacity, reusedPromptTokens: s.reusedPromptTokens,
-                memoryBytes: engine.model.loaded.file.fileSize + s.cacheTokensCapacity * bytesPerPosition)
+                memoryBytes: engine.model.loaded.file.fileSize + s.cacheTokensCapacity * bytesPerPosition,
+                ticks: s.ticks, forwardSeconds: s.forwardSeconds, evaluatedTokens: s.evaluatedTokens)
         }
     }
 

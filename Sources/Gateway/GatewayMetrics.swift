@@ -92,6 +92,12 @@ public final class GatewayMetrics: Sendable {
         }
         header("studio_prompt_tokens_reused_total", "counter", "Prompt tokens served from a cached prefix, per model.")
         for m in models { out += "studio_prompt_tokens_reused_total{model=\"\(Self.escape(m.id))\"} \(m.reusedPromptTokens)\n" }
+        header("studio_scheduler_ticks_total", "counter", "Scheduler steps (one batched forward pass each), per model.")
+        for m in models { out += "studio_scheduler_ticks_total{model=\"\(Self.escape(m.id))\"} \(m.ticks)\n" }
+        header("studio_forward_seconds_total", "counter", "Seconds spent in forward passes, per model (busy time of the engine).")
+        for m in models { out += "studio_forward_seconds_total{model=\"\(Self.escape(m.id))\"} \(m.forwardSeconds)\n" }
+        header("studio_evaluated_tokens_total", "counter", "Tokens run through the model (prompt chunks and decode steps), per model.")
+        for m in models { out += "studio_evaluated_tokens_total{model=\"\(Self.escape(m.id))\"} \(m.evaluatedTokens)\n" }
         header("studio_models_loaded", "gauge", "Models loaded right now.")
         out += "studio_models_loaded \(models.count)\n"
         return out

@@ -42,6 +42,8 @@ public final class Scheduler: Sendable {
         var waiting: [SchedulerJob] = []
         var tick: UInt64 = 0
         var reused = 0
+        var forwardTime = Duration.zero
+        var evaluatedTokens = 0
         /// The logits of every sequence of the last tick, one after another.
         var logits: [Float] = []
         // Per-tick buffers, reused so that a decode tick allocates nothing.
@@ -250,6 +252,7 @@ public final class Scheduler: Sendable {
             loop.inputs.append(SequenceInput(
                 tokens: entry.tokens, cache: loop.slots[entry.slot].cache, logits: entry.wantsLogits ? .last : .none))
         }
+        let started = ContinuousClock.now
         do {
             try model.loaded.model.forward(sequences: loop.inputs, into: &loop.logits, ranges: &loop.ranges)
         } catch {
@@ -258,6 +261,9 @@ public final class Scheduler: Sendable {
             for entry in batch.entries { runAlone(entry) }
             return
         }
+        // Counted before any sampling, so a caller that sees its task end sees its tokens here.
+        loop.forwardTime += ContinuousClock.now - started
+        loop.evaluatedTokens += batch.tokenCount
         for (entry, range) in zip(batch.entries, loop.ranges) {
             let slot = loop.slots[entry.slot]
             if entry.wantsLogits {
@@ -282,6 +288,7 @@ public final class Scheduler: Sendable {
             fail(slot, SchedulerError.modelFailed(String(describing: error)))
             return
         }
+        loop.evaluatedTokens += entry.tokens.count
         advance(slot, by: entry)
     }
 
@@ -349,7 +356,9 @@ public final class Scheduler: Sendable {
             used += slot.cache.count
         }
         let waitingHere = loop.waiting.count
-        let ticks = Int(loop.tick), reused = loop.reused
+        let ticks = Int(loop.tick), reused = loop.reused, evaluated = loop.evaluatedTokens
+        let forward = loop.forwardTime.components
+        let forwardSeconds = Double(forward.seconds) + Double(forward.attoseconds) * 1e-18
         shared.withLock { s in
             s.waiting = waitingHere + s.incoming.count
             s.stats.queued = s.waiting
@@ -357,6 +366,8 @@ public final class Scheduler: Sendable {
             s.stats.cacheTokensUsed = used
             s.stats.ticks = ticks
             s.stats.reusedPromptTokens = reused
+            s.stats.forwardSeconds = forwardSeconds
+            s.stats.evaluatedTokens = evaluated
         }
     }
 }

@@ -77,6 +77,11 @@ public struct SchedulerStats: Sendable, Equatable {
     public var reusedPromptTokens: Int = 0
     /// Ticks (steps of the loop) since start.
     public var ticks: Int = 0
+    /// Seconds spent in the model's forward passes since start (the rest of a tick is
+    /// sampling and bookkeeping); over wall time it is how busy the engine is.
+    public var forwardSeconds: Double = 0
+    /// Tokens run through the model since start: prompt chunks plus one per decode step.
+    public var evaluatedTokens: Int = 0
 
     public init() {}
 }

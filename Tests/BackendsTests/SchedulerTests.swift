@@ -89,6 +89,10 @@ func collect(_ task: SchedulerTask) async throws -> (text: String, tokens: [Int]
         let first = model.tokenize("The quick brown fox jumps over the lazy dog. The dog")
         let turn1 = try await collect(try scheduler.submit(SchedulerRequest(prompt: first, parameters: parameters)))
         #expect(turn1.result.cachedPromptTokens == 0)
+        // The prompt, then every generated token but a last one cut by the length limit.
+        let fedBack = turn1.result.finishReason == .length ? turn1.tokens.count - 1 : turn1.tokens.count
+        #expect(scheduler.stats.evaluatedTokens == first.count + fedBack)
+        #expect(scheduler.stats.ticks >= 1 + fedBack && scheduler.stats.forwardSeconds > 0)
         let second = first + turn1.tokens + model.tokenize(" Then the fox", addSpecialTokens: false)
         let turn2 = try await collect(try scheduler.submit(SchedulerRequest(prompt: second, parameters: parameters)))
         // Everything but the last generated token (never run through the model) is reused.

@@ -39,7 +39,8 @@ private final class EchoBackend: ChatBackend {
     }
 
     func statistics() async -> [BackendModelStats] {
-        [BackendModelStats(id: "echo", queued: 2, active: 1, slots: 4, cacheTokensUsed: 10, cacheTokensCapacity: 100)]
+        [BackendModelStats(id: "echo", queued: 2, active: 1, slots: 4, cacheTokensUsed: 10, cacheTokensCapacity: 100,
+                           ticks: 12, forwardSeconds: 0.5, evaluatedTokens: 40)]
     }
 
     private func respond(model: String, texts: [String], parameters: GenerateParameters, n: Int) throws -> BackendResponse {
@@ -425,6 +426,9 @@ private var hello: [String: Any] { ["model": "echo", "messages": [["role": "user
             #expect(text.contains("studio_queue_depth{model=\"echo\"} 2"))
             #expect(text.contains("studio_active_sequences{model=\"echo\"} 1"))
             #expect(text.contains("studio_kv_cache_usage_ratio{model=\"echo\"} 0.1"))
+            #expect(text.contains("studio_scheduler_ticks_total{model=\"echo\"} 12"))
+            #expect(text.contains("studio_forward_seconds_total{model=\"echo\"} 0.5"))
+            #expect(text.contains("studio_evaluated_tokens_total{model=\"echo\"} 40"))
         }
     }
 }

@@ -63,6 +63,36 @@ public struct ChatTemplate: Sendable {
         return ChatTemplate(nodes: [], source: chatMLSource)  // unreachable: the source is a tested constant
     }()
 
+    /// The turn format of Gemma models, used instead of ChatML when a model ships no template
+    /// but its vocabulary has Gemma's turn markers (`<start_of_turn>`, `<end_of_turn>`): such a
+    /// model was trained on them, and ChatML's markers would be plain text to it.
+    ///
+    /// Gemma has no system role: system messages are joined (blank line between) and put at the
+    /// start of the first user turn. The assistant's role is `model`. Each turn is
+    /// `<start_of_turn>{role}\n{content}<end_of_turn>\n` after a leading `bos_token`; with
+    /// `add_generation_prompt` the prompt ends with `<start_of_turn>model\n`.
+    public static let gemmaTurnsSource = """
+        {{- bos_token -}}
+        {%- set ns = namespace(system='') -%}
+        {%- for message in messages if message['role'] == 'system' -%}
+        {%- set ns.system = ns.system + (message['content'] or '') + '\n\n' -%}
+        {%- endfor -%}
+        {%- for message in messages if message['role'] != 'system' -%}
+        {%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}
+        {{- '<start_of_turn>' + role + '\n' -}}
+        {%- if role == 'user' and ns.system -%}{{- ns.system -}}{%- set ns.system = '' -%}{%- endif -%}
+        {{- (message['content'] or '') | trim -}}
+        {{- '<end_of_turn>\n' -}}
+        {%- endfor -%}
+        {%- if add_generation_prompt -%}{{- '<start_of_turn>model\n' -}}{%- endif -%}
+        """
+
+    /// The template for a model that ships none: ``gemmaTurnsSource`` when `hasToken` finds
+    /// Gemma's turn markers in its vocabulary, else ``chatMLSource``.
+    public static func defaultSource(hasToken: (String) -> Bool) -> String {
+        hasToken("<start_of_turn>") && hasToken("<end_of_turn>") ? gemmaTurnsSource : chatMLSource
+    }
+
     /// Returns the model's template, or ``chatMLDefault`` when `source` is nil or empty.
     public static func forModel(_ source: String?) throws -> ChatTemplate {
         guard let source, !source.isEmpty else { return chatMLDefault }

@@ -10,9 +10,10 @@ import Tokenizers
 
 /// Renders chat messages into a model's prompt.
 public struct ChatPrompt: Sendable {
-    /// The parsed template (the model's, or ChatML when it ships none).
+    /// The parsed template (the model's, or a default when it ships none: see
+    /// `ChatTemplate.defaultSource(hasToken:)`).
     public let template: ChatTemplate
-    /// Whether the model shipped its own template (false: the ChatML default is in use).
+    /// Whether the model shipped its own template (false: a default is in use).
     public let isModelTemplate: Bool
     public let tokenizer: Tokenizer
     /// The text of the BOS and EOS tokens, passed to the template as `bos_token` / `eos_token`.
@@ -22,10 +23,15 @@ public struct ChatPrompt: Sendable {
     /// The metadata key of a GGUF model's chat template.
     public static let metadataKey = "tokenizer.chat_template"
 
-    /// A prompt builder for `tokenizer` with the template `source` (nil or empty: ChatML).
+    /// A prompt builder for `tokenizer` with the template `source`. Nil or empty: Gemma's turn
+    /// format when the vocabulary has its markers, else ChatML.
     public init(templateSource source: String?, tokenizer: Tokenizer) throws(ChatPromptError) {
         do {
-            template = try ChatTemplate.forModel(source)
+            if let source, !source.isEmpty {
+                template = try ChatTemplate(source)
+            } else {
+                template = try ChatTemplate(ChatTemplate.defaultSource { tokenizer.tokenID(forText: $0) != nil })
+            }
         } catch {
             throw .invalidTemplate(String(describing: error))
         }

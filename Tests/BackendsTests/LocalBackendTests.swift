@@ -74,6 +74,23 @@ import Testing
         await backend.shutdown()
     }
 
+    /// Gemma 3's GGUF (the catalog's base model) has no template: its prompt uses Gemma's own
+    /// turn markers, as control tokens, rather than ChatML strings the model never saw.
+    @Test func gemmaWithoutTemplateUsesItsTurnFormat() async throws {
+        let model = try GemmaModel.load()
+        #expect(model.loaded.file[ChatPrompt.metadataKey] == nil)
+        let prompt = try ChatPrompt(model: model)
+        #expect(!prompt.isModelTemplate)
+        let question: [TemplateValue] = [["role": "user", "content": "What is the capital of France?"]]
+        #expect(try prompt.render(messages: question) == "<bos><start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n")
+        let ids = try prompt.tokens(messages: question)
+        let start = Int(model.tokenizer.tokenID(forText: "<start_of_turn>")!)
+        let end = Int(model.tokenizer.tokenID(forText: "<end_of_turn>")!)
+        #expect(ids.filter { $0 == start }.count == 2 && ids.filter { $0 == end }.count == 1)
+        let bos = model.tokenizer.bosTokenID.map(Int.init)
+        #expect(ids.first == bos && ids.filter { $0 == bos }.count == 1)
+    }
+
     /// n = 2 with a seed: two choices, and the same request again gives the same two texts.
     @Test func choicesAndSeedReproducibility() async throws {
         let backend = Self.backend()

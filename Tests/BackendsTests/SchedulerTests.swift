@@ -2,25 +2,30 @@ import Foundation
 import Inference
 import Testing
 
-/// The real SmolLM2-135M model, shared by the tests of this file (it maps in a few ms).
-enum SmolModel {
-    static let file = "smollm2-135m"
+/// A real model of the cache (it maps in a few ms), or a test failure telling how to get it.
+struct CachedModel {
+    let file: String
+    let alias: String
 
-    static var path: String {
+    var path: String {
         let env = ProcessInfo.processInfo.environment
         let home = env["STUDIO_HOME"] ?? (NSHomeDirectory() + "/.cache/studio")
         return home + "/models/\(file).gguf"
     }
 
-    /// The model, or a test failure telling how to get it.
-    static func load() throws -> TextModel {
+    func load() throws -> TextModel {
         guard FileManager.default.fileExists(atPath: path) else {
-            Issue.record("\(path) is missing: run `studio pull smollm2:135m` first.")
+            Issue.record("\(path) is missing: run `studio pull \(alias)` first.")
             throw CancellationError()
         }
         return try TextModel.load(path: path, threads: 2)
     }
 }
+
+/// SmolLM2-135M, shared by most tests of this target.
+let SmolModel = CachedModel(file: "smollm2-135m", alias: "smollm2:135m")
+/// Gemma 3 270M (its GGUF has no chat template).
+let GemmaModel = CachedModel(file: "gemma3-270m", alias: "gemma3:270m")
 
 /// Drains a task: the text, the generated ids, and the result.
 func collect(_ task: SchedulerTask) async throws -> (text: String, tokens: [Int], result: SchedulerResult) {

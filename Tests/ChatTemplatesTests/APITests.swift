@@ -50,6 +50,29 @@ final class APITests: XCTestCase {
         XCTAssertEqual(try ChatTemplate.forModel("{{ 1 }}").render([:]), "1")
     }
 
+    func testGemmaTurnsDefault() throws {
+        let template = try ChatTemplate(ChatTemplate.gemmaTurnsSource)
+        let messages: TemplateValue = [
+            ["role": "system", "content": "Be brief."],
+            ["role": "user", "content": " Hi "],
+            ["role": "assistant", "content": "Hello."],
+            ["role": "user", "content": "Colours?"],
+        ]
+        let out = try template.render(["messages": messages, "add_generation_prompt": true, "bos_token": "<bos>"])
+        XCTAssertEqual(out, "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n"
+            + "<start_of_turn>user\nColours?<end_of_turn>\n<start_of_turn>model\n")
+        let noSystem = try template.render(["messages": [["role": "user", "content": "Hi"]], "add_generation_prompt": false, "bos_token": "<bos>"])
+        XCTAssertEqual(noSystem, "<bos><start_of_turn>user\nHi<end_of_turn>\n")
+        // An assistant turn without content (a tool call) renders empty instead of failing.
+        let toolTurn: TemplateValue = [["role": "user", "content": "x"], ["role": "assistant", "content": .null]]
+        XCTAssertEqual(try template.render(["messages": toolTurn, "bos_token": ""]),
+                       "<start_of_turn>user\nx<end_of_turn>\n<start_of_turn>model\n<end_of_turn>\n")
+        let gemmaVocabulary: Set<String> = ["<start_of_turn>", "<end_of_turn>"]
+        XCTAssertEqual(ChatTemplate.defaultSource { gemmaVocabulary.contains($0) }, ChatTemplate.gemmaTurnsSource)
+        XCTAssertEqual(ChatTemplate.defaultSource { $0 == "<start_of_turn>" }, ChatTemplate.chatMLSource)
+        XCTAssertEqual(ChatTemplate.defaultSource { _ in false }, ChatTemplate.chatMLSource)
+    }
+
     func testTemplateIsReusableAndSendable() async throws {
         let t = try ChatTemplate("{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}")
         let results = try await withThrowingTaskGroup(of: String.self) { group in

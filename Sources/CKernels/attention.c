@@ -97,6 +97,108 @@ void ck_f16_rows_to_f32(int64_t rows, int64_t width, const uint16_t *src, size_t
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scores of one F16-rounded query row against F32 keys: per key, four 8-lane FMA chains over
+// each 32 elements (chain j takes elements 32b + 8j ... + 7), combined as (c0 + c2) + (c1 + c3),
+// then lanes l and l + 4 added, then (h0 + h1) + (h2 + h3); elements past the last 32 are added
+// in double; the result times `scale`. The vector kernels reduce eight keys at once by a
+// transpose (same additions, same order).
+
+static float score_scalar(int64_t dim, const float *q, const float *k, float scale) {
+    float c[4][8] = {{0}};
+    const int64_t blocked = dim & ~(int64_t)31;
+    for (int64_t d = 0; d < blocked; d += 32)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 8; l++) c[j][l] = fmaf(q[d + 8 * j + l], k[d + 8 * j + l], c[j][l]);
+    float a[8], h[4];
+    for (int l = 0; l < 8; l++) a[l] = (c[0][l] + c[2][l]) + (c[1][l] + c[3][l]);
+    for (int l = 0; l < 4; l++) h[l] = a[l] + a[l + 4];
+    double dot = (double)((h[0] + h[1]) + (h[2] + h[3]));
+    for (int64_t d = blocked; d < dim; d++) {
+        const float p = q[d] * k[d];
+        dot += (double)p;
+    }
+    return (float)dot * scale;
+}
+
+static void scores_scalar(int64_t dim, const float *q, const float *k, size_t k_stride, int64_t from, int64_t to,
+                          float scale, float *out) {
+    for (int64_t i = from; i < to; i++) out[i] = score_scalar(dim, q, k + (size_t)i * k_stride, scale);
+}
+
+#if CKA_X86
+// Eight keys' combined chains (a[k] = (c0 + c2) + (c1 + c3) of key k) to their eight sums.
+CKA_AVX2 static inline __m256 reduce8(const __m256 a[8]) {
+    __m256 h[4];
+    for (int k = 0; k < 4; k++)
+        h[k] = _mm256_add_ps(_mm256_permute2f128_ps(a[k], a[k + 4], 0x20), _mm256_permute2f128_ps(a[k], a[k + 4], 0x31));
+    return _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
+}
+
+CKA_AVX2 static void scores_avx2(int64_t dim, const float *q, const float *k, size_t k_stride, int64_t from, int64_t to,
+                                 float scale, float *out) {
+    int64_t i = from;
+    if ((dim & 31) == 0) {
+        const __m256 sv = _mm256_set1_ps(scale);
+        for (; i + 8 <= to; i += 8) {
+            __m256 a[8];
+            for (int u = 0; u < 8; u++) {
+                const float *kr = k + (size_t)(i + u) * k_stride;
+                __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+                for (int64_t d = 0; d < dim; d += 32) {
+                    c0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), c0);
+                    c1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(kr + d + 8), c1);
+                    c2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 16), _mm256_loadu_ps(kr + d + 16), c2);
+                    c3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 24), _mm256_loadu_ps(kr + d + 24), c3);
+                }
+                a[u] = _mm256_add_ps(_mm256_add_ps(c0, c2), _mm256_add_ps(c1, c3));
+            }
+            _mm256_storeu_ps(out + i, _mm256_mul_ps(reduce8(a), sv));
+        }
+    }
+    scores_scalar(dim, q, k, k_stride, i, to, scale, out);
+}
+
+// 512-bit chains: lanes 0-7 of one register are chain 0, lanes 8-15 chain 1 (and chains 2, 3 in
+// a second register), so their sum holds c0 + c2 and c1 + c3 side by side.
+CKA_AVX512 static void scores_avx512(int64_t dim, const float *q, const float *k, size_t k_stride, int64_t from, int64_t to,
+                                     float scale, float *out) {
+    int64_t i = from;
+    if ((dim & 31) == 0) {
+        const __m256 sv = _mm256_set1_ps(scale);
+        for (; i + 8 <= to; i += 8) {
+            __m512 z0[8], z1[8];
+            for (int u = 0; u < 8; u++) { z0[u] = _mm512_setzero_ps(); z1[u] = _mm512_setzero_ps(); }
+            for (int64_t d = 0; d < dim; d += 32) {
+                const __m512 q0 = _mm512_loadu_ps(q + d), q1 = _mm512_loadu_ps(q + d + 16);
+                for (int u = 0; u < 8; u++) {
+                    const float *kr = k + (size_t)(i + u) * k_stride + d;
+                    z0[u] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kr), z0[u]);
+                    z1[u] = _mm512_fmadd_ps(q1, _mm512_loadu_ps(kr + 16), z1[u]);
+                }
+            }
+            __m256 a[8];
+            for (int u = 0; u < 8; u++) {
+                const __m512 z = _mm512_add_ps(z0[u], z1[u]);
+                a[u] = _mm256_add_ps(_mm512_castps512_ps256(z), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
+            }
+            _mm256_storeu_ps(out + i, _mm256_mul_ps(reduce8(a), sv));
+        }
+    }
+    scores_scalar(dim, q, k, k_stride, i, to, scale, out);
+}
+#endif
+
+void ck_f16_attention_scores(int64_t dim, const float *q, const float *k, size_t k_stride, int64_t from, int64_t to,
+                             float scale, float *out) {
+#if CKA_X86
+    const int isa = cka_isa();
+    if (isa & 2) { scores_avx512(dim, q, k, k_stride, from, to, scale, out); return; }
+    if (isa & 1) { scores_avx2(dim, q, k, k_stride, from, to, scale, out); return; }
+#endif
+    scores_scalar(dim, q, k, k_stride, from, to, scale, out);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Value sums of a tile. Row r visits keys lo[r] <= i < hi[r] of the block in order; per lane:
 // if grew[i] != 0, acc = f16(acc * rescale[i]); acc = f16(fma(v_i, weight[i], acc)).
 

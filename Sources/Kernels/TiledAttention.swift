@@ -28,7 +28,7 @@ public struct AttentionTiling: Sendable, Equatable {
     /// Each (token, KV head) walks the cache on its own.
     public static let rowAtATime = AttentionTiling(positions: 1, keys: 1)
     /// Chosen by measurement on Qwen2.5 0.5B, SmolLM2 135M and Gemma3 270M (Benchmarks/README.md).
-    public static let standard = AttentionTiling(positions: 8, keys: 64)
+    public static let standard = AttentionTiling(positions: 16, keys: 32)
 }
 
 /// Runs a prefill batch as (KV head, tile) items, the latest tiles (the most keys) first so the
@@ -140,16 +140,9 @@ private struct TiledPrefillJob: ParallelJob {
                     hi[r] = Int32(range.upperBound)
                 }
                 if range.isEmpty { continue }
-                var j = 0
-                while j + 2 <= g.group {
-                    let r = row0 + j
-                    tileScores(g, qh + r * g.headDim, qh + (r + 1) * g.headDim, keys: kf, range: range,
-                               weight + r * L.blockKeys, weight + (r + 1) * L.blockKeys)
-                    j += 2
-                }
-                if j < g.group {
-                    let r = row0 + j
-                    tileScores(g, qh + r * g.headDim, nil, keys: kf, range: range, weight + r * L.blockKeys, nil)
+                for r in row0..<(row0 + g.group) {
+                    ck_f16_attention_scores(Int64(g.headDim), qh + r * g.headDim, kf, g.headDim, Int64(range.lowerBound),
+                                            Int64(range.upperBound), g.scale, weight + r * L.blockKeys)
                 }
                 for r in row0..<(row0 + g.group) {
                     onlineSoftmaxStep(weight + r * L.blockKeys, rescale: rescale + r * L.blockKeys, grew: grew + r * L.blockKeys,
@@ -170,79 +163,5 @@ private struct TiledPrefillJob: ParallelJob {
                 for c in 0..<g.valueDim { out[c] = a[c] * norm }
             }
         }
-    }
-}
-
-/// Scores of one or two F16-rounded query rows against F32 keys `range` of a block (row i at
-/// `keys + i * headDim`), into `weight0[i]` (and `weight1[i]`): the sums of
-/// `attendPieceLlamaCpp` (four 8-lane FMA chains over each 32 elements, a fixed reduction, the
-/// remaining elements added in Double), times the scale.
-@inline(__always)
-private func tileScores(
-    _ g: AttentionGeometry, _ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>?, keys: UnsafePointer<Float>, range: Range<Int>,
-    _ weight0: UnsafeMutablePointer<Float>, _ weight1: UnsafeMutablePointer<Float>?
-) {
-    let blocked = g.headDim & ~31
-    let rq0 = UnsafeRawPointer(q0)
-    if let q1, let weight1 {
-        let rq1 = UnsafeRawPointer(q1)
-        for i in range {
-            let k = UnsafeRawPointer(keys + i * g.headDim)
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-            var d = 0
-            while d < blocked {
-                let k0 = k.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self)
-                let k1 = k.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self)
-                let k2 = k.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self)
-                let k3 = k.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self)
-                a0.addProduct(rq0.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self), k0)
-                a1.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self), k1)
-                a2.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self), k2)
-                a3.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self), k3)
-                b0.addProduct(rq1.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self), k0)
-                b1.addProduct(rq1.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self), k1)
-                b2.addProduct(rq1.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self), k2)
-                b3.addProduct(rq1.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self), k3)
-                d += 32
-            }
-            a0 += a2
-            a1 += a3
-            a0 += a1
-            b0 += b2
-            b1 += b3
-            b0 += b1
-            let ha = a0.lowHalf + a0.highHalf, hb = b0.lowHalf + b0.highHalf
-            var dotA = Double((ha[0] + ha[1]) + (ha[2] + ha[3]))
-            var dotB = Double((hb[0] + hb[1]) + (hb[2] + hb[3]))
-            while d < g.headDim {
-                let kd = keys[i * g.headDim + d]
-                dotA += Double(q0[d] * kd)
-                dotB += Double(q1[d] * kd)
-                d += 1
-            }
-            weight0[i] = Float(dotA) * g.scale
-            weight1[i] = Float(dotB) * g.scale
-        }
-        return
-    }
-    for i in range {
-        let k = UnsafeRawPointer(keys + i * g.headDim)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var d = 0
-        while d < blocked {
-            a0.addProduct(rq0.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self), k.loadUnaligned(fromByteOffset: d * 4, as: SIMD8<Float>.self))
-            a1.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self), k.loadUnaligned(fromByteOffset: (d + 8) * 4, as: SIMD8<Float>.self))
-            a2.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self), k.loadUnaligned(fromByteOffset: (d + 16) * 4, as: SIMD8<Float>.self))
-            a3.addProduct(rq0.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self), k.loadUnaligned(fromByteOffset: (d + 24) * 4, as: SIMD8<Float>.self))
-            d += 32
-        }
-        a0 += a2
-        a1 += a3
-        a0 += a1
-        let h = a0.lowHalf + a0.highHalf
-        var dot = Double((h[0] + h[1]) + (h[2] + h[3]))
-        while d < g.headDim { dot += Double(q0[d] * keys[i * g.headDim + d]); d += 1 }
-        weight0[i] = Float(dot) * g.scale
     }
 }

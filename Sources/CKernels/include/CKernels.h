@@ -138,6 +138,12 @@ void ck_f16_rows_to_f32(int64_t rows, int64_t width, const uint16_t *src, size_t
 void ck_f16_tile_value_sum(int64_t rows, int64_t lanes, const float *v, size_t v_stride, const int32_t *lo, const int32_t *hi,
                            const float *weight, const float *rescale, const float *grew, size_t w_stride,
                            float *acc, size_t acc_stride);
+// Attention scores of one query row (F32 values of F16s, `dim` wide) against F32 keys
+// from <= i < to (key i at k + i * k_stride) into out[i], summed as llama.cpp's AVX2
+// vec_dot_f16 sums them (four 8-lane FMA chains per 32 elements, a fixed reduction, the
+// elements past the last 32 added in double), times `scale`.
+void ck_f16_attention_scores(int64_t dim, const float *q, const float *k, size_t k_stride, int64_t from, int64_t to,
+                             float scale, float *out);
 // Which of attention.c's instruction sets may run on the calling thread (bit 0: AVX2, bit 1:
 // AVX-512; default 3, each only where the CPU has it). For tests that compare them.
 void ck_attention_set_isa(int allowed);

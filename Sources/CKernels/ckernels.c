@@ -2,9 +2,9 @@
 //
 // Written for this project from the GGUF block layouts; the integer arithmetic follows
 // ggml's CPU backend (same activation quantization, same integer sums, float scales applied
-// per block). The AVX2 kernels of the 32-element formats also add their floats in the order
-// of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so their results are
-// bit-identical to it; the K-quants match it up to float summation order.
+// per block). The AVX2 kernels of the 32-element formats, Q4_K and Q6_K also add their floats
+// in the orders of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so their
+// results are bit-identical to it; Q2_K, Q3_K and Q5_K match it up to float summation order.
 
 #define _GNU_SOURCE
 #include "CKernels.h"
@@ -695,17 +695,32 @@ CK_AVX2 static inline int k4_min_term(uint64_t mn, const int16_t *bsums) {
     return hsum_epi32_128(_mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1)));
 }
 
-CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) {
+// Sum of the 8 int32 lanes (exact).
+CK_AVX2 static inline int hsum_i32x8(__m256i v) {
+    return hsum_epi32_128(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
+// The min term of the 64-element pair j (sub-blocks 2j, 2j+1).
+static inline int k4_pair_min_term(uint64_t mn, const int16_t *bsums, int j) {
+    const int m0 = (int)((mn >> (16 * j)) & 0xFF), m1 = (int)((mn >> (16 * j + 8)) & 0xFF);
+    return m0 * (bsums[4 * j] + bsums[4 * j + 1]) + m1 * (bsums[4 * j + 2] + bsums[4 * j + 3]);
+}
+
+// Q4_K adds its floats as llama.cpp's AVX2 build does with its repacked Q4_K weights: per
+// output, one scalar chain fma(integer sum, d_x * d_y) and one fma(integer min term,
+// dmin_x * d_y), subtracted at the end. K4_ROW adds a 256-element block's sums at a time (its
+// kernel for a lone activation row), K4_ROWS4 each 64-element pair of sub-blocks (its kernel for
+// groups of four activation rows). The integer sums are exact in any order.
+enum { K4_ROW = 0, K4_ROWS4 = 1 };
+CK_AVX2 static inline __attribute__((always_inline)) float dot_q4_K_ord(int64_t n, const blk_q4_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0.0f;
+    float acc = 0.0f, accm = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
-        const float d = y[i].d * h2f_hw(x[i].d);
-        const float dmin = y[i].d * h2f_hw(x[i].dmin);
+        const float d = h2f_hw(x[i].d) * y[i].d;
+        const float dmin = h2f_hw(x[i].dmin) * y[i].d;
         uint64_t sc, mn;
         unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
-        accm += dmin * (float)k4_min_term(mn, y[i].bsums);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
@@ -716,12 +731,22 @@ CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K 
             const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
             const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), word_bcast(sc16, 2 * j));
             const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), word_bcast(sc16, 2 * j + 1));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+            if (order == K4_ROWS4) {
+                acc = fmaf((float)hsum_i32x8(_mm256_add_epi32(p0, p1)), d, acc);
+                accm = fmaf((float)k4_pair_min_term(mn, y[i].bsums, j), dmin, accm);
+            } else {
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+            }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        if (order == K4_ROW) {
+            acc = fmaf((float)hsum_i32x8(sumi), d, acc);
+            accm = fmaf((float)k4_min_term(mn, y[i].bsums), dmin, accm);
+        }
     }
-    return hsum_ps(acc) - accm;
+    return acc - accm;
 }
+CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_ROW); }
+CK_AVX2 static float dot_q4_K_rows4_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_ROWS4); }
 
 CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K *y) {
     const int64_t nb = n / 256;
@@ -757,13 +782,18 @@ CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K 
     return hsum_ps(acc) - accm;
 }
 
-CK_AVX2 static float dot_q6_K_avx2(int64_t n, const blk_q6_K *x, const blk_q8_K *y) {
+// Q6_K in two orders of llama.cpp's AVX2 build. Q6_VEC, its vec_dot (up to 7 activation rows):
+// fma(d_x * d_y, 8 int32 lanes, acc) per 256-element block, then the horizontal sum. Q6_TILED,
+// its tiled kernel (8 or more rows): per block, acc = fma(d_x * (block's integer sum), d_y, acc).
+enum { Q6_VEC = 0, Q6_TILED = 1 };
+CK_AVX2 static inline __attribute__((always_inline)) float dot_q6_K_ord(int64_t n, const blk_q6_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
+    float accs = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
-        const float d = h2f_hw(x[i].d) * y[i].d;
+        const float xd = h2f_hw(x[i].d);
         const __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
         // values are u - 32 with u in 0..63: subtract 32 * sum(scale * bsum) at the end.
         const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), _mm256_loadu_si256((const __m256i *)y[i].bsums));
@@ -787,10 +817,13 @@ CK_AVX2 static float dot_q6_K_avx2(int64_t n, const blk_q6_K *x, const blk_q8_K 
             sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p3, pair_scales_s8(sc, 4 * nn + 3)));
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 5));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        if (order == Q6_TILED) accs = fmaf(xd * (float)hsum_i32x8(sumi), y[i].d, accs);
+        else acc = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum_ps(acc);
+    return order == Q6_TILED ? accs : hsum_ps(acc);
 }
+CK_AVX2 static float dot_q6_K_avx2(int64_t n, const blk_q6_K *x, const blk_q8_K *y) { return dot_q6_K_ord(n, x, y, Q6_VEC); }
+CK_AVX2 static float dot_q6_K_tiled_avx2(int64_t n, const blk_q6_K *x, const blk_q8_K *y) { return dot_q6_K_ord(n, x, y, Q6_TILED); }
 
 CK_AVX2 static float dot_f16_f32_avx2(int64_t n, const uint16_t *w, const float *a) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -848,13 +881,11 @@ CK_AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
 
 #define CK_COL(c) ((const void *)((const char *)a + (c) * stride))
 
-CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_ord_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc[4];
-    float accm[4] = {0, 0, 0, 0};
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    float acc[4] = {0, 0, 0, 0}, accm[4] = {0, 0, 0, 0};
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
         uint64_t sc, mn;
@@ -872,16 +903,28 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_avx2(int64_
                 const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 64 * j + 32));
                 const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0);
                 const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1);
-                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
+                if (order == K4_ROWS4) {
+                    acc[c] = fmaf((float)hsum_i32x8(_mm256_add_epi32(p0, p1)), xd * y[c][i].d, acc[c]);
+                    accm[c] = fmaf((float)k4_pair_min_term(mn, y[c][i].bsums, j), xdmin * y[c][i].d, accm[c]);
+                } else {
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
+                }
             }
         }
-        for (int c = 0; c < nc; c++) {
-            const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
-            accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+        if (order == K4_ROW) {
+            for (int c = 0; c < nc; c++) {
+                acc[c] = fmaf((float)hsum_i32x8(sumi[c]), xd * y[c][i].d, acc[c]);
+                accm[c] = fmaf((float)k4_min_term(mn, y[c][i].bsums), xdmin * y[c][i].d, accm[c]);
+            }
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = acc[c] - accm[c];
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx2(n, x, a, stride, out, nc, K4_ROW);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_rows4_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx2(n, x, a, stride, out, nc, K4_ROWS4);
 }
 CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx2(n, x, a, stride, out, 4); }
 
@@ -928,12 +971,13 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_avx2(int64_
 }
 CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out) { gemmn_q5_K_avx2(n, x, a, stride, out, 4); }
 
-CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_ord_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc[4];
+    float accs[4] = {0, 0, 0, 0};
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d);
@@ -961,10 +1005,17 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_avx2(int64_
         for (int c = 0; c < nc; c++) {
             const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
             const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(bias, 5));
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
+            if (order == Q6_TILED) accs[c] = fmaf(xd * (float)hsum_i32x8(t), y[c][i].d, accs[c]);
+            else acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]);
+    for (int c = 0; c < nc; c++) out[c] = order == Q6_TILED ? accs[c] : hsum_ps(acc[c]);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q6_K_ord_avx2(n, x, a, stride, out, nc, Q6_VEC);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_tiled_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q6_K_ord_avx2(n, x, a, stride, out, nc, Q6_TILED);
 }
 CK_AVX2 static void gemm4_q6_K_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) { gemmn_q6_K_avx2(n, x, a, stride, out, 4); }
 
@@ -1157,6 +1208,12 @@ float ck_vec_dot_q5_K_q8_K(int64_t n, const void *w, const void *a) {
 }
 float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q6_K_avx2(n, w, a), dot_q6_K_scalar(n, w, a));
+}
+float ck_vec_dot_q4_K_q8_K_rows4(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q4_K_rows4_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
+float ck_vec_dot_q6_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q6_K_tiled_avx2(n, w, a), dot_q6_K_scalar(n, w, a));
 }
 float ck_vec_dot_f16_f32(int64_t n, const uint16_t *w, const float *a) {
     CK_DISPATCH(dot_f16_f32_avx2(n, w, a), dot_f16_f32_scalar(n, w, a));
@@ -1574,20 +1631,18 @@ static inline int use_avx512(void) {
 // weights and scale vectors of a block shared by eight activation rows, and two 32-element
 // groups per 512-bit register. The integer sums are exact whatever their order, and the float
 // operations are those of the four-column kernels: bit-identical.
-CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_ord_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[8] = CK_COLS8;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc[8];
-    float accm[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, accm[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
         uint64_t sc, mn;
         unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         // The two 32-element groups of each j side by side in one 512-bit register (their
-        // activations are contiguous); the halves' int32 sums are added at the end (exact).
+        // activations are contiguous); the lanes' int32 sums are added at the end (exact).
         __m512i sumz[8];
         for (int c = 0; c < nc; c++) sumz[c] = _mm512_setzero_si512();
         for (int j = 0; j < 4; j++) {
@@ -1598,26 +1653,39 @@ CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_avx512(in
             const __m512i sz = _mm512_inserti64x4(_mm512_castsi256_si512(word_bcast(sc16, 2 * j)), word_bcast(sc16, 2 * j + 1), 1);
             for (int c = 0; c < nc; c++) {
                 const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 64 * j));
-                sumz[c] = _mm512_add_epi32(sumz[c], _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz));
+                const __m512i pz = _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz);
+                if (order == K4_ROWS4) {
+                    acc[c] = fmaf((float)_mm512_reduce_add_epi32(pz), xd * y[c][i].d, acc[c]);
+                    accm[c] = fmaf((float)k4_pair_min_term(mn, y[c][i].bsums, j), xdmin * y[c][i].d, accm[c]);
+                } else {
+                    sumz[c] = _mm512_add_epi32(sumz[c], pz);
+                }
             }
         }
-        for (int c = 0; c < nc; c++) {
-            const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(sumz[c]), _mm512_extracti64x4_epi64(sumz[c], 1));
-            const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
-            accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[c]);
+        if (order == K4_ROW) {
+            for (int c = 0; c < nc; c++) {
+                acc[c] = fmaf((float)_mm512_reduce_add_epi32(sumz[c]), xd * y[c][i].d, acc[c]);
+                accm[c] = fmaf((float)k4_min_term(mn, y[c][i].bsums), xdmin * y[c][i].d, accm[c]);
+            }
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = acc[c] - accm[c];
+}
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx512(n, x, a, stride, out, nc, K4_ROW);
+}
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_rows4_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx512(n, x, a, stride, out, nc, K4_ROWS4);
 }
 CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx512(n, x, a, stride, out, 8); }
 
-CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q6_K_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q6_K_ord_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[8] = CK_COLS8;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc[8];
+    float accs[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d);
@@ -1649,10 +1717,17 @@ CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q6_K_avx512(in
             const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(sumz[c]), _mm512_extracti64x4_epi64(sumz[c], 1));
             const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
             const __m256i t = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 5));
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
+            if (order == Q6_TILED) accs[c] = fmaf(xd * (float)hsum_i32x8(t), y[c][i].d, accs[c]);
+            else acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(t), acc[c]);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]);
+    for (int c = 0; c < nc; c++) out[c] = order == Q6_TILED ? accs[c] : hsum_ps(acc[c]);
+}
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q6_K_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q6_K_ord_avx512(n, x, a, stride, out, nc, Q6_VEC);
+}
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q6_K_tiled_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q6_K_ord_avx512(n, x, a, stride, out, nc, Q6_TILED);
 }
 CK_AVX512 static void gemm8_q6_K_avx512(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out) { gemmn_q6_K_avx512(n, x, a, stride, out, 8); }
 
@@ -1900,6 +1975,8 @@ CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_1_p, blk_q4_1, dot_q4_1_p_avx2, dot_q4_1_p_sc
 CK_COLS_ENTRY_WIDE(ck_gemm_cols_q5_1_p, blk_q5_1, dot_q5_1_p_avx2, dot_q5_1_p_scalar, gemm4_q5_1_p_avx2_n, gemm8_q5_1_p_zmm_n, gemm8x2_q5_1_p_zmm)
 CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_K, blk_q4_K, dot_q4_K_avx2, dot_q4_K_scalar, gemmn_q4_K_avx2, gemmn_q4_K_avx512, ck_x2_none)
 CK_COLS_ENTRY_WIDE(ck_gemm_cols_q6_K, blk_q6_K, dot_q6_K_avx2, dot_q6_K_scalar, gemmn_q6_K_avx2, gemmn_q6_K_avx512, ck_x2_none)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_K_rows4, blk_q4_K, dot_q4_K_rows4_avx2, dot_q4_K_scalar, gemmn_q4_K_rows4_avx2, gemmn_q4_K_rows4_avx512, ck_x2_none)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q6_K_tiled, blk_q6_K, dot_q6_K_tiled_avx2, dot_q6_K_scalar, gemmn_q6_K_tiled_avx2, gemmn_q6_K_tiled_avx512, ck_x2_none)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_avx2, dot_q5_K_scalar, gemmn_q5_K_avx2)
 #else
 #define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
@@ -1911,6 +1988,8 @@ CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_1_p, blk_q4_1, dot_q4_1_p_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_1_p, blk_q5_1, dot_q5_1_p_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K, blk_q4_K, dot_q4_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q6_K, blk_q6_K, dot_q6_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K_rows4, blk_q4_K, dot_q4_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q6_K_tiled, blk_q6_K, dot_q6_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_scalar)
 #endif
 static float ck_dot_q2_K_any(int64_t n, const blk_q2_K *x, const void *a) { return ck_vec_dot_q2_K_q8_K(n, x, a); }

@@ -225,6 +225,40 @@ func columnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
 /// Columns handed to one multi-column kernel call: the widest kernel's width.
 @usableFromInline let matmulColumnBlock = 8
 
+/// How many leading activation rows of a batch of `batch` rows llama.cpp's AVX2 build (the one
+/// the reference outputs come from) multiplies with another kernel than a lone row, and so in
+/// another float order: Q4_K, whose weights it repacks, in full groups of four rows; Q6_K, in
+/// its tiled kernel, all rows of a batch of eight or more. Every other format keeps one order
+/// for any batch (Q5_0/Q8_0 batches go through llamafile's kernels, whose order is vec_dot's).
+@inlinable public func batchOrderRows(_ format: QuantFormat, batch: Int) -> Int {
+    switch format {
+    case .q4_K: return batch - batch % 4
+    case .q6_K: return batch >= 8 ? batch : 0
+    default: return 0
+    }
+}
+
+/// Multi-column kernels in the batch order of `batchOrderRows`, where it differs.
+@usableFromInline
+func batchColumnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
+    switch format {
+    case .q4_K: return ck_gemm_cols_q4_K_rows4
+    case .q6_K: return ck_gemm_cols_q6_K_tiled
+    default: return nil
+    }
+}
+
+/// The dot product `matmul` computes for activation row `row` of a batch of `batch` rows: the
+/// single-row kernel (`vecDot`), or the batch order of `batchOrderRows`. For tests.
+public func batchVecDot(_ weightFormat: QuantFormat, count: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, row: Int, batch: Int) -> Float {
+    guard row < batchOrderRows(weightFormat, batch: batch) else { return vecDot(weightFormat, count: count, w, a) }
+    switch weightFormat {
+    case .q4_K: return ck_vec_dot_q4_K_q8_K_rows4(Int64(count), w, a)
+    case .q6_K: return ck_vec_dot_q6_K_q8_K_tiled(Int64(count), w, a)
+    default: return vecDot(weightFormat, count: count, w, a)
+    }
+}
+
 /// One weight matrix of a (possibly fused) matmul and where its output goes.
 @usableFromInline
 struct MatmulPart {
@@ -234,6 +268,7 @@ struct MatmulPart {
     let gemv: PreparedGemv?
     let dot: QuantDot?
     let columns: ColumnsKernel?
+    let batchColumns: ColumnsKernel?
 
     init(_ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>) {
         self.w = w
@@ -242,11 +277,13 @@ struct MatmulPart {
         gemv = preparedKernels(w.format)?.gemv
         dot = gemv == nil ? quantDotKernel(w.format) : nil
         columns = columnsKernel(w.format)
+        batchColumns = batchColumnsKernel(w.format)
     }
 
-    /// y[b*rows + r] for rows lo..<hi of this matrix and activation rows b0..<b1.
+    /// y[b*rows + r] for rows lo..<hi of this matrix and activation rows b0..<b1 of a batch of
+    /// `batch` rows (its leading `batchOrderRows` rows take the batch-order kernels).
     @inline(__always)
-    func run(rows lo: Int, _ hi: Int, batch b0: Int, _ b1: Int, qa: UnsafeRawPointer, aRowBytes: Int) {
+    func run(rows lo: Int, _ hi: Int, batch b0: Int, _ b1: Int, of batch: Int, qa: UnsafeRawPointer, aRowBytes: Int) {
         let n = Int64(w.cols), rowBytes = w.rowBytes, rows = w.rows
         if b1 - b0 == 1, let gemv {
             gemv(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b0 * aRowBytes, y + b0 * rows + lo)
@@ -254,11 +291,14 @@ struct MatmulPart {
         }
         if let columns {
             // Each weight row meets up to `matmulColumnBlock` activation rows per kernel call.
+            let split = batchColumns == nil ? b0 : min(max(batchOrderRows(w.format, batch: batch), b0), b1)
             var b = b0
             while b < b1 {
-                let nc = min(matmulColumnBlock, b1 - b)
-                columns(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b * aRowBytes, aRowBytes, Int32(nc),
-                        y + b * rows + lo, rows)
+                let end = b < split ? split : b1
+                let nc = min(matmulColumnBlock, end - b)
+                let kernel = b < split ? batchColumns.unsafelyUnwrapped : columns
+                kernel(n, w.base + lo * rowBytes, rowBytes, Int64(hi - lo), qa + b * aRowBytes, aRowBytes, Int32(nc),
+                       y + b * rows + lo, rows)
                 b += nc
             }
             return
@@ -333,12 +373,12 @@ private struct SharedRowsJob: ParallelJob {
     }
 
     @inline(__always) func runRange(_ start: Int, _ end: Int, _ b0: Int, _ b1: Int) {
-        if start < r0 { p0.run(rows: start, min(end, r0), batch: b0, b1, qa: qa, aRowBytes: aRowBytes) }
+        if start < r0 { p0.run(rows: start, min(end, r0), batch: b0, b1, of: batch, qa: qa, aRowBytes: aRowBytes) }
         if let p1, start < r0 + r1, end > r0 {
-            p1.run(rows: max(start, r0) - r0, min(end, r0 + r1) - r0, batch: b0, b1, qa: qa, aRowBytes: aRowBytes)
+            p1.run(rows: max(start, r0) - r0, min(end, r0 + r1) - r0, batch: b0, b1, of: batch, qa: qa, aRowBytes: aRowBytes)
         }
         if let p2, end > r0 + r1 {
-            p2.run(rows: max(start, r0 + r1) - r0 - r1, end - r0 - r1, batch: b0, b1, qa: qa, aRowBytes: aRowBytes)
+            p2.run(rows: max(start, r0 + r1) - r0 - r1, end - r0 - r1, batch: b0, b1, of: batch, qa: qa, aRowBytes: aRowBytes)
         }
     }
 }

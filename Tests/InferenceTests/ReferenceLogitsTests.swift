@@ -18,8 +18,8 @@ import Testing
 /// 0.05 bound holds only where every kernel rounds as ggml's AVX2 build does: attention (F16
 /// query, online softmax, F16 value sums), RMSNorm, RoPE, SiLU, GELU, and the quantized dot
 /// products in ggml's order. Models in `strictModels` are there: every entry must be within the
-/// bound and greedy ids must match up to the first near-tie. For the others (K-quant and
-/// batched-prompt kernels not yet in ggml's order) the misses are recorded as a known issue,
+/// bound and greedy ids must match up to the first near-tie. For the others (gemma3: its
+/// reference is not yet reproduced) the misses are recorded as a known issue,
 /// listed and counted, and a hard guard at llama.cpp's own cross-build noise catches a wrong
 /// kernel (gemma3 with the attention scale of the 27B model: mean 0.37, p99 1.8; with the global
 /// RoPE base on local layers: mean 0.68). The steps run as llama-server ran them (prompt batch,
@@ -29,7 +29,7 @@ import Testing
 @Suite(.serialized) struct ReferenceLogitsTests {
     static let models = ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma3-270m"]
     /// Models whose kernels all round as llama.cpp's AVX2 build: the issue's criteria hard-fail.
-    static let strictModels: Set<String> = ["smollm2-135m"]
+    static let strictModels: Set<String> = ["smollm2-135m", "qwen2.5-coder-0.5b"]
     /// The issue's bound on each top-5 log-probability.
     static let tolerance = 0.05
     /// The issue's near-tie: the reference's top two within this of each other.

@@ -4,14 +4,16 @@ import Kernels
 /// Matmul over a few activation rows, as a decode step over several sequences runs it: every
 /// column must equal the single dot product of its row bit for bit, whatever the column count
 /// (1 to 17, so blocks of 8 and of 4 and their remainders all occur), on the AVX-512 kernels,
-/// the AVX2 kernels, and the scalar ones.
+/// the AVX2 kernels, and the scalar ones. The single dot product is the one of the float order
+/// llama.cpp's AVX2 build uses for that row of that batch (`batchVecDot`: Q4_K rows in groups of
+/// four and Q6_K batches of eight or more have their own).
 @Suite struct BatchedColumnsTests {
     static let pool1 = ThreadPool(threads: 1)
     static let pool2 = ThreadPool(threads: 2)
 
     static let quantFormats: [QuantFormat] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
-    /// One `vecDot` per row and column, on the activation format the weight pairs with.
+    /// One `batchVecDot` per row and column, on the activation format the weight pairs with.
     static func expected(_ f: QuantFormat, _ w: WeightMatrix, _ x: [Float], batch: Int) -> [Float] {
         let act = f.activationFormat!, cols = w.cols, rows = w.rows
         var out = [Float](repeating: 0, count: batch * rows)
@@ -20,7 +22,7 @@ import Kernels
             for b in 0..<batch {
                 qa.withUnsafeMutableBytes { q in quantizeActivations(act, xp.baseAddress! + b * cols, q.baseAddress!, count: cols) }
                 qa.withUnsafeBytes { q in
-                    for r in 0..<rows { out[b * rows + r] = vecDot(f, count: cols, w.row(r), q.baseAddress!) }
+                    for r in 0..<rows { out[b * rows + r] = batchVecDot(f, count: cols, w.row(r), q.baseAddress!, row: b, batch: batch) }
                 }
             }
         }

@@ -21,6 +21,7 @@ import Kernels
         var y = [Float](repeating: .nan, count: batch * rows)
         var y1 = [Float](repeating: .nan, count: rows)
         var expected = [Float](repeating: 0, count: batch * rows)
+        var expected1 = [Float](repeating: 0, count: rows)
         wb.withUnsafeBytes { raw in
             let w = WeightMatrix(format: f, rows: rows, cols: cols, base: raw.baseAddress!)
             matmul(w, x, &y, batch: batch, pool: Self.pool2)
@@ -31,14 +32,16 @@ import Kernels
                     qa.withUnsafeMutableBytes { q in quantizeActivations(act, xp.baseAddress! + b * cols, q.baseAddress!, count: cols) }
                     qa.withUnsafeBytes { q in
                         for r in 0..<rows {
-                            expected[b * rows + r] = vecDot(f, count: cols, raw.baseAddress! + r * w.rowBytes, q.baseAddress!)
+                            let wr = raw.baseAddress! + r * w.rowBytes
+                            expected[b * rows + r] = batchVecDot(f, count: cols, wr, q.baseAddress!, row: b, batch: batch)
+                            if b == 0 { expected1[r] = vecDot(f, count: cols, wr, q.baseAddress!) }
                         }
                     }
                 }
             }
         }
         #expect(y == expected, "\(f): batched matmul differs from vecDot")
-        #expect(y1 == Array(expected[0..<rows]), "\(f): matmul at batch 1 differs from vecDot")
+        #expect(y1 == expected1, "\(f): matmul at batch 1 differs from vecDot")
     }
 
     /// The portable scalar path of the prepared kernels (forced on the calling thread, one-thread

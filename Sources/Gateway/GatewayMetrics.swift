@@ -75,29 +75,30 @@ public final class GatewayMetrics: Sendable {
         out += "studio_completion_tokens_total \(s.completionTokens)\n"
         histogram(&out, "studio_time_to_first_token_seconds", "Time from request to first generated token.", s.ttft)
         histogram(&out, "studio_request_duration_seconds", "Time from request to the end of its response.", s.latency)
-        header("studio_queue_depth", "gauge", "Requests waiting for a free slot, per model.")
-        for m in models { out += "studio_queue_depth{model=\"\(Self.escape(m.id))\"} \(m.queued)\n" }
-        header("studio_active_sequences", "gauge", "Sequences being prefilled or generated, per model.")
-        for m in models { out += "studio_active_sequences{model=\"\(Self.escape(m.id))\"} \(m.active)\n" }
-        header("studio_slots", "gauge", "Parallel sequence slots, per loaded model.")
-        for m in models { out += "studio_slots{model=\"\(Self.escape(m.id))\"} \(m.slots)\n" }
-        header("studio_kv_cache_tokens", "gauge", "KV-cache positions in use, per model.")
-        for m in models { out += "studio_kv_cache_tokens{model=\"\(Self.escape(m.id))\"} \(m.cacheTokensUsed)\n" }
-        header("studio_kv_cache_capacity_tokens", "gauge", "KV-cache positions allocated, per model.")
-        for m in models { out += "studio_kv_cache_capacity_tokens{model=\"\(Self.escape(m.id))\"} \(m.cacheTokensCapacity)\n" }
-        header("studio_kv_cache_usage_ratio", "gauge", "Fraction of the KV cache in use, per model.")
-        for m in models {
-            let ratio = m.cacheTokensCapacity > 0 ? Double(m.cacheTokensUsed) / Double(m.cacheTokensCapacity) : 0
-            out += "studio_kv_cache_usage_ratio{model=\"\(Self.escape(m.id))\"} \(ratio)\n"
+        func perModel(_ name: String, _ type: String, _ help: String, _ value: (BackendModelStats) -> String) {
+            header(name, type, help)
+            for m in models { out += "\(name){model=\"\(Self.escape(m.id))\"} \(value(m))\n" }
         }
-        header("studio_prompt_tokens_reused_total", "counter", "Prompt tokens served from a cached prefix, per model.")
-        for m in models { out += "studio_prompt_tokens_reused_total{model=\"\(Self.escape(m.id))\"} \(m.reusedPromptTokens)\n" }
-        header("studio_scheduler_ticks_total", "counter", "Scheduler steps (one batched forward pass each), per model.")
-        for m in models { out += "studio_scheduler_ticks_total{model=\"\(Self.escape(m.id))\"} \(m.ticks)\n" }
-        header("studio_forward_seconds_total", "counter", "Seconds spent in forward passes, per model (busy time of the engine).")
-        for m in models { out += "studio_forward_seconds_total{model=\"\(Self.escape(m.id))\"} \(m.forwardSeconds)\n" }
-        header("studio_evaluated_tokens_total", "counter", "Tokens run through the model (prompt chunks and decode steps), per model.")
-        for m in models { out += "studio_evaluated_tokens_total{model=\"\(Self.escape(m.id))\"} \(m.evaluatedTokens)\n" }
+        perModel("studio_queue_depth", "gauge", "Requests waiting for a free slot, per model.") { "\($0.queued)" }
+        perModel("studio_active_sequences", "gauge", "Sequences being prefilled or generated, per model.") { "\($0.active)" }
+        perModel("studio_slots", "gauge", "Parallel sequence slots, per loaded model.") { "\($0.slots)" }
+        perModel("studio_kv_cache_tokens", "gauge", "KV-cache positions in use, per model.") { "\($0.cacheTokensUsed)" }
+        perModel("studio_kv_cache_capacity_tokens", "gauge", "KV-cache positions allocated, per model.") { "\($0.cacheTokensCapacity)" }
+        perModel("studio_kv_cache_usage_ratio", "gauge", "Fraction of the KV cache in use, per model.") {
+            "\($0.cacheTokensCapacity > 0 ? Double($0.cacheTokensUsed) / Double($0.cacheTokensCapacity) : 0)"
+        }
+        perModel("studio_prompt_tokens_reused_total", "counter", "Prompt tokens served from a cached prefix, per model.") {
+            "\($0.reusedPromptTokens)"
+        }
+        perModel("studio_scheduler_ticks_total", "counter", "Scheduler steps (one batched forward pass each), per model.") {
+            "\($0.ticks)"
+        }
+        perModel("studio_forward_seconds_total", "counter", "Seconds spent in forward passes, per model (busy time of the engine).") {
+            "\($0.forwardSeconds)"
+        }
+        perModel("studio_evaluated_tokens_total", "counter", "Tokens run through the model (prompt chunks and decode steps), per model.") {
+            "\($0.evaluatedTokens)"
+        }
         header("studio_models_loaded", "gauge", "Models loaded right now.")
         out += "studio_models_loaded \(models.count)\n"
         return out

@@ -1426,29 +1426,6 @@ CK_P_DOT_SIGNED(dot_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
 CK_P_DOT_MIN(dot_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
 CK_P_DOT_MIN(dot_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
 
-// Two weight rows against one activation row (decode): the activation block is loaded once,
-// and the two rows' accumulators are independent chains. Per row, the single-row sequence.
-#define CK_P_DOT2(NAME, BLK, VALUES, LANES, HASMIN)                                                   \
-CK_AVX2 static inline void NAME(int64_t n, const BLK *x0, const BLK *x1, const char *y, float *o0, float *o1) { \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                    \
-    float summs0 = 0.0f, summs1 = 0.0f;                                                                \
-    for (int64_t i = 0; i < n / 32; i++) {                                                             \
-        const float yd = P_D(y, i);                                                                    \
-        if (HASMIN) {                                                                                  \
-            summs0 = fmaf(h2f_hw(((const blk_q4_1 *)(const void *)(x0 + i))->m), P_S(y, i), summs0);  \
-            summs1 = fmaf(h2f_hw(((const blk_q4_1 *)(const void *)(x1 + i))->m), P_S(y, i), summs1);  \
-        }                                                                                              \
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x0[i].d) * yd), _mm256_cvtepi32_ps(LANES(VALUES(x0 + i), y, i)), acc0); \
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x1[i].d) * yd), _mm256_cvtepi32_ps(LANES(VALUES(x1 + i), y, i)), acc1); \
-    }                                                                                                  \
-    *o0 = hsum_ps(acc0) + summs0;                                                                      \
-    *o1 = hsum_ps(acc1) + summs1;                                                                      \
-}
-CK_P_DOT2(dot2_q4_0_p_avx2, blk_q4_0, p_u_q4_0, p_lanes_off8, 0)
-CK_P_DOT2(dot2_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off, 0)
-CK_P_DOT2(dot2_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, 0)
-CK_P_DOT2(dot2_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, 1)
-CK_P_DOT2(dot2_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, 1)
 
 // Four columns: the weights of a block are unpacked once; each column keeps the single-row
 // sequence of float operations.
@@ -1758,10 +1735,7 @@ int ck_gemm8_q6_K_q8_K(int64_t n, const void *w, const void *a, size_t stride, f
 void ck_gemv_##FMT##_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) { \
     const char *wr = (const char *)w;                                                                  \
     if (use_avx2()) {                                                                                  \
-        int64_t r = 0;                                                                                 \
-        for (; r + 2 <= rows; r += 2)                                                                  \
-            dot2_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), (const BLK *)(wr + (r + 1) * row_bytes), a, y + r, y + r + 1); \
-        if (r < rows) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a);               \
+        for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_avx2(n, (const BLK *)(wr + r * row_bytes), a); \
     } else {                                                                                           \
         for (int64_t r = 0; r < rows; r++) y[r] = dot_##FMT##_p_scalar(n, (const BLK *)(wr + r * row_bytes), a); \
     }                                                                                                  \

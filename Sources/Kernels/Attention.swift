@@ -347,38 +347,23 @@ private func onlineSoftmax(_ weight: UnsafeMutablePointer<Float>, rescale: Unsaf
 
 /// `onlineSoftmax` over `range` of the arrays, continuing from the running maximum and sum of
 /// the keys before it.
-///
-/// In three passes with the same operations: the running maxima and each key's exponent, the
-/// exponentials (calls with no chain between them), then the weights and the sum (a chain of
-/// FMAs with no calls in it, so the sum stays in a register).
 @inline(__always)
 func onlineSoftmaxStep(_ weight: UnsafeMutablePointer<Float>, rescale: UnsafeMutablePointer<Float>,
-                       grew: UnsafeMutablePointer<Float>, range: Range<Int>, max: inout Float, sum: inout Float) {
-    var m = max
+                       grew: UnsafeMutablePointer<Float>, range: Range<Int>, max m: inout Float, sum: inout Float) {
     for i in range {
         let s = weight[i]
         if s > m {
-            rescale[i] = m - s
+            rescale[i] = expf(m - s)
+            weight[i] = 1
             grew[i] = 1
             m = s
         } else {
-            rescale[i] = s - m
+            rescale[i] = 1
+            weight[i] = expf(s - m)
             grew[i] = 0
         }
+        sum = weight[i].addingProduct(sum, rescale[i])
     }
-    max = m
-    for i in range { rescale[i] = expf(rescale[i]) }
-    var total = sum
-    for i in range {
-        if grew[i] != 0 {
-            weight[i] = 1
-        } else {
-            weight[i] = rescale[i]
-            rescale[i] = 1
-        }
-        total = weight[i].addingProduct(total, rescale[i])
-    }
-    sum = total
 }
 
 /// Two query heads (rows `q` and `q + headDim`) of `attendPieceLlamaCpp` in one pass over the

@@ -141,16 +141,25 @@ CKA_AVX2 static void scores_avx2(int64_t dim, const float *q, const float *k, si
         const __m256 sv = _mm256_set1_ps(scale);
         for (; i + 8 <= to; i += 8) {
             __m256 a[8];
-            for (int u = 0; u < 8; u++) {
-                const float *kr = k + (size_t)(i + u) * k_stride;
+            // Two keys at a time: eight chains in flight, each query vector loaded once for both.
+            for (int u = 0; u < 8; u += 2) {
+                const float *k0 = k + (size_t)(i + u) * k_stride, *k1 = k0 + k_stride;
                 __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+                __m256 e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), e2 = _mm256_setzero_ps(), e3 = _mm256_setzero_ps();
                 for (int64_t d = 0; d < dim; d += 32) {
-                    c0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), c0);
-                    c1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(kr + d + 8), c1);
-                    c2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 16), _mm256_loadu_ps(kr + d + 16), c2);
-                    c3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 24), _mm256_loadu_ps(kr + d + 24), c3);
+                    const __m256 q0 = _mm256_loadu_ps(q + d), q1 = _mm256_loadu_ps(q + d + 8);
+                    const __m256 q2 = _mm256_loadu_ps(q + d + 16), q3 = _mm256_loadu_ps(q + d + 24);
+                    c0 = _mm256_fmadd_ps(q0, _mm256_loadu_ps(k0 + d), c0);
+                    e0 = _mm256_fmadd_ps(q0, _mm256_loadu_ps(k1 + d), e0);
+                    c1 = _mm256_fmadd_ps(q1, _mm256_loadu_ps(k0 + d + 8), c1);
+                    e1 = _mm256_fmadd_ps(q1, _mm256_loadu_ps(k1 + d + 8), e1);
+                    c2 = _mm256_fmadd_ps(q2, _mm256_loadu_ps(k0 + d + 16), c2);
+                    e2 = _mm256_fmadd_ps(q2, _mm256_loadu_ps(k1 + d + 16), e2);
+                    c3 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(k0 + d + 24), c3);
+                    e3 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(k1 + d + 24), e3);
                 }
                 a[u] = _mm256_add_ps(_mm256_add_ps(c0, c2), _mm256_add_ps(c1, c3));
+                a[u + 1] = _mm256_add_ps(_mm256_add_ps(e0, e2), _mm256_add_ps(e1, e3));
             }
             _mm256_storeu_ps(out + i, _mm256_mul_ps(reduce8(a), sv));
         }

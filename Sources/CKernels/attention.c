@@ -134,6 +134,22 @@ CKA_AVX2 static inline __m256 reduce8(const __m256 a[8]) {
     return _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
 }
 
+// One key (dim a multiple of 32), reduced in the same order: lanes l and l + 4, then
+// (h0 + h1) + (h2 + h3).
+CKA_AVX2 static inline float score1_avx2(int64_t dim, const float *q, const float *kr, float scale) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+    for (int64_t d = 0; d < dim; d += 32) {
+        c0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), c0);
+        c1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(kr + d + 8), c1);
+        c2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 16), _mm256_loadu_ps(kr + d + 16), c2);
+        c3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 24), _mm256_loadu_ps(kr + d + 24), c3);
+    }
+    const __m256 a = _mm256_add_ps(_mm256_add_ps(c0, c2), _mm256_add_ps(c1, c3));
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    const __m128 t = _mm_hadd_ps(h, h);
+    return _mm_cvtss_f32(_mm_hadd_ps(t, t)) * scale;
+}
+
 CKA_AVX2 static void scores_avx2(int64_t dim, const float *q, const float *k, size_t k_stride, int64_t from, int64_t to,
                                  float scale, float *out) {
     int64_t i = from;
@@ -163,6 +179,7 @@ CKA_AVX2 static void scores_avx2(int64_t dim, const float *q, const float *k, si
             }
             _mm256_storeu_ps(out + i, _mm256_mul_ps(reduce8(a), sv));
         }
+        for (; i < to; i++) out[i] = score1_avx2(dim, q, k + (size_t)i * k_stride, scale);
     }
     scores_scalar(dim, q, k, k_stride, i, to, scale, out);
 }
@@ -192,6 +209,7 @@ CKA_AVX512 static void scores_avx512(int64_t dim, const float *q, const float *k
             }
             _mm256_storeu_ps(out + i, _mm256_mul_ps(reduce8(a), sv));
         }
+        for (; i < to; i++) out[i] = score1_avx2(dim, q, k + (size_t)i * k_stride, scale);
     }
     scores_scalar(dim, q, k, k_stride, i, to, scale, out);
 }

@@ -1604,49 +1604,90 @@ static inline int use_avx512(void) {
     return v && !__atomic_load_n(&g_force_avx2_only, __ATOMIC_RELAXED);
 }
 
-// K-quants, eight columns: the four-column kernels' per-column arithmetic, with the unpacked
-// weights and scale vectors of a block shared by eight activation rows, and two 32-element
-// groups per 512-bit register. The integer sums are exact whatever their order, and the float
-// operations are those of the four-column kernels: bit-identical.
+// Eight int32 vectors (one per column) -> one vector of their eight lane sums, column c in lane c.
+// Integer additions are exact, so any reduction order gives the same sums.
+CK_AVX2 static inline __m256i hsum_i32x8_cols8(const __m256i v[8]) {
+    const __m256i t0 = _mm256_hadd_epi32(v[0], v[1]), t1 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i t2 = _mm256_hadd_epi32(v[4], v[5]), t3 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+// K-quants, eight columns: the weights and scales of a block unpacked once for eight activation
+// rows, two 32-element groups per 512-bit register. Q4_K's float work runs with columns in
+// lanes: lane c does fma(float(integer sum), d_x * d_y[c], acc) exactly as the single-row
+// kernel does for column c (one rounding each, same order), so the results are bit-identical;
+// only the exact integer sums are reduced across columns at once instead of one by one.
 CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_ord_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[8] = CK_COLS8;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, accm[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const __mmask8 live = (__mmask8)((1u << nc) - 1);
+    // Byte offsets of the columns' activation rows, for gathering their scales.
+    const __m256i column = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
+        const __m256 yd = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), live, column, &y[0][i].d, 1);
+        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(h2f_hw(x[i].d)), yd);
+        const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(h2f_hw(x[i].dmin)), yd);
         uint64_t sc, mn;
         unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
-        // The two 32-element groups of each j side by side in one 512-bit register (their
-        // activations are contiguous); the lanes' int32 sums are added at the end (exact).
-        __m512i sumz[8];
-        for (int c = 0; c < nc; c++) sumz[c] = _mm512_setzero_si512();
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+        // Min terms: per column, the four 64-element pairs' terms in one madd; then transposed
+        // so that minTerm[j] holds pair j of all eight columns.
+        __m128i m[8];
+        for (int c = 0; c < 8; c++) {
+            if (c < nc) {
+                const __m128i b0 = _mm_loadu_si128((const __m128i *)y[c][i].bsums);
+                const __m128i b1 = _mm_loadu_si128((const __m128i *)(y[c][i].bsums + 8));
+                m[c] = _mm_madd_epi16(mins16, _mm_hadd_epi16(b0, b1));
+            } else {
+                m[c] = _mm_setzero_si128();
+            }
+        }
+        const __m256i A = _mm256_set_m128i(m[4], m[0]), B = _mm256_set_m128i(m[5], m[1]);
+        const __m256i C = _mm256_set_m128i(m[6], m[2]), D = _mm256_set_m128i(m[7], m[3]);
+        const __m256i t0 = _mm256_unpacklo_epi32(A, B), t1 = _mm256_unpacklo_epi32(C, D);
+        const __m256i t2 = _mm256_unpackhi_epi32(A, B), t3 = _mm256_unpackhi_epi32(C, D);
+        const __m256i minTerm[4] = {
+            _mm256_unpacklo_epi64(t0, t1), _mm256_unpackhi_epi64(t0, t1),
+            _mm256_unpacklo_epi64(t2, t3), _mm256_unpackhi_epi64(t2, t3),
+        };
+        __m256i blockSum[8];
+        for (int c = 0; c < 8; c++) blockSum[c] = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i lo = _mm256_and_si256(q, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             const __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
             const __m512i sz = _mm512_inserti64x4(_mm512_castsi256_si512(word_bcast(sc16, 2 * j)), word_bcast(sc16, 2 * j + 1), 1);
-            for (int c = 0; c < nc; c++) {
-                const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 64 * j));
-                const __m512i pz = _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz);
-                if (order == K4_ROWS4) {
-                    acc[c] = fmaf((float)_mm512_reduce_add_epi32(pz), xd * y[c][i].d, acc[c]);
-                    accm[c] = fmaf((float)k4_pair_min_term(mn, y[c][i].bsums, j), xdmin * y[c][i].d, accm[c]);
+            __m256i pairSum[8];
+            for (int c = 0; c < 8; c++) {
+                if (c < nc) {
+                    const __m512i yz = _mm512_loadu_si512((const void *)(y[c][i].qs + 64 * j));
+                    const __m512i pz = _mm512_madd_epi16(_mm512_maddubs_epi16(qz, yz), sz);
+                    pairSum[c] = _mm256_add_epi32(_mm512_castsi512_si256(pz), _mm512_extracti64x4_epi64(pz, 1));
                 } else {
-                    sumz[c] = _mm512_add_epi32(sumz[c], pz);
+                    pairSum[c] = _mm256_setzero_si256();
                 }
+            }
+            if (order == K4_ROWS4) {
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum_i32x8_cols8(pairSum)), d, acc);
+                accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minTerm[j]), dmin, accm);
+            } else {
+                for (int c = 0; c < 8; c++) blockSum[c] = _mm256_add_epi32(blockSum[c], pairSum[c]);
             }
         }
         if (order == K4_ROW) {
-            for (int c = 0; c < nc; c++) {
-                acc[c] = fmaf((float)_mm512_reduce_add_epi32(sumz[c]), xd * y[c][i].d, acc[c]);
-                accm[c] = fmaf((float)k4_min_term(mn, y[c][i].bsums), xdmin * y[c][i].d, accm[c]);
-            }
+            const __m256i allMins = _mm256_add_epi32(_mm256_add_epi32(minTerm[0], minTerm[1]), _mm256_add_epi32(minTerm[2], minTerm[3]));
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum_i32x8_cols8(blockSum)), d, acc);
+            accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(allMins), dmin, accm);
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = acc[c] - accm[c];
+    float result[8];
+    _mm256_storeu_ps(result, _mm256_sub_ps(acc, accm));
+    for (int c = 0; c < nc; c++) out[c] = result[c];
 }
 CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
     gemmn_q4_K_ord_avx512(n, x, a, stride, out, nc, K4_ROW);

@@ -29,6 +29,8 @@ import Darwin
 /// pairs to keep every thread busy (decode), each span is cut into pieces whose partial
 /// softmaxes are merged afterwards (flash-decoding). Scratch comes from `pool.workspace`, so
 /// nothing is allocated once it has grown. Decode touches each cached row once: no O(n²) work.
+/// A prefill batch over an F16 cache in `.llamaCpp` precision with whole spans runs as tiles of
+/// rows against blocks of keys instead (`tiledPrefillAttention`), with the same results.
 public func attention(
     output: UnsafeMutablePointer<Float>, queries: UnsafePointer<Float>, batch: Int, firstPosition: Int,
     keys: UnsafeRawPointer, values: UnsafeRawPointer, format: QuantFormat,

@@ -21,16 +21,16 @@ import Darwin
 ///   elements wide, in `format` (`.f16` or `.f32`). Rows up to `firstPosition + batch - 1` must
 ///   be written already (the batch's own keys included): that is what makes it causal.
 /// - `window`: sliding-window size (a token sees itself and the `window - 1` before it), or nil.
-/// - `tiling`: how a prefill batch over an F16 cache in `.llamaCpp` precision groups its rows
-///   (see `AttentionTiling`); the results do not depend on it.
+/// - `tiling`: how a prefill batch groups its rows (see `AttentionTiling`); the results do not
+///   depend on it.
 ///
 /// Work items are (token, KV head, piece of the span): the query heads sharing a KV head run
 /// back to back over the same cached rows (hot in cache), and when there are too few (token, KV head)
 /// pairs to keep every thread busy (decode), each span is cut into pieces whose partial
 /// softmaxes are merged afterwards (flash-decoding). Scratch comes from `pool.workspace`, so
 /// nothing is allocated once it has grown. Decode touches each cached row once: no O(n²) work.
-/// A prefill batch over an F16 cache in `.llamaCpp` precision with whole spans runs as tiles of
-/// rows against blocks of keys instead (`tiledPrefillAttention`), with the same results.
+/// A prefill batch with whole spans runs as tiles of rows against blocks of keys instead
+/// (`tiledPrefillAttention`, `tiledPrefillAttentionFloat32`), with the same results.
 public func attention(
     output: UnsafeMutablePointer<Float>, queries: UnsafePointer<Float>, batch: Int, firstPosition: Int,
     keys: UnsafeRawPointer, values: UnsafeRawPointer, format: QuantFormat,
@@ -56,9 +56,14 @@ public func attention(
     let geometry = AttentionGeometry(
         heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
         keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
-    if pieces == 1 && batch > 1 && tiling.positions > 1 && format == .f16 && attentionPrecision == .llamaCpp {
-        tiledPrefillAttention(geometry, tiling: tiling, output: output, queries: queries, batch: batch,
-                              firstPosition: firstPosition, keys: keys, values: values, window: window, pool: pool)
+    if pieces == 1 && batch > 1 && tiling.positions > 1 {
+        if format == .f16 && attentionPrecision == .llamaCpp {
+            tiledPrefillAttention(geometry, tiling: tiling, output: output, queries: queries, batch: batch,
+                                  firstPosition: firstPosition, keys: keys, values: values, window: window, pool: pool)
+        } else {
+            tiledPrefillAttentionFloat32(geometry, tiling: tiling, output: output, queries: queries, batch: batch,
+                                         firstPosition: firstPosition, keys: keys, values: values, window: window, pool: pool)
+        }
         return
     }
 

@@ -7,7 +7,7 @@ import Musl
 import Darwin
 #endif
 
-/// How prefill attention over an F16 cache with llama.cpp's roundings groups its rows.
+/// How prefill attention groups its rows.
 ///
 /// A tile is every query head of one KV head at `positions` consecutive positions; it walks the
 /// cache in blocks of `keys` keys, converting each block of keys and values to F32 once for all

@@ -52,6 +52,25 @@ import CKernels
         }
     }
 
+    /// Over an F32 cache (two-pass softmax in F32): tiles equal rows too.
+    @Test(arguments: shapes)
+    func tiledPrefillOverF32CacheEqualsRowAtATime(_ shape: Shape) {
+        var rng = SplitMix64(seed: 4300 + UInt64(shape.heads * 131 + shape.headDim + shape.batch))
+        let rows = shape.firstPosition + shape.batch
+        let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
+        let k = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
+        let v = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+        for threads in [1, 2] {
+            let pool = ThreadPool(threads: threads)
+            let expected = run(shape, q, k, v, pool, .rowAtATime)
+            for tiling in Self.tilings {
+                let got = run(shape, q, k, v, pool, tiling)
+                let mismatch = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+                #expect(mismatch == nil, "F32 cache, \(threads) threads, tiling \(tiling): first difference at \(mismatch ?? -1)")
+            }
+        }
+    }
+
     /// The tiled value sums' AVX-512, AVX2 and portable kernels (each where the CPU has it) give
     /// the row path's bits; a one-thread pool runs on this thread, where the choice applies.
     @Test(arguments: [0, 1, 3])
@@ -104,12 +123,13 @@ import CKernels
         }
     }
 
-    private func run(_ s: Shape, _ q: [Float], _ k16: [UInt16], _ v16: [UInt16], _ pool: ThreadPool, _ tiling: AttentionTiling) -> [Float] {
+    /// Attention over a cache of F16 (`UInt16`) or F32 (`Float`) elements.
+    private func run<E>(_ s: Shape, _ q: [Float], _ k: [E], _ v: [E], _ pool: ThreadPool, _ tiling: AttentionTiling) -> [Float] {
         var out = [Float](repeating: .nan, count: s.batch * s.heads * s.valueDim)
-        k16.withUnsafeBytes { kb in
-            v16.withUnsafeBytes { vb in
+        k.withUnsafeBytes { kb in
+            v.withUnsafeBytes { vb in
                 attention(output: &out, queries: q, batch: s.batch, firstPosition: s.firstPosition,
-                          keys: kb.baseAddress!, values: vb.baseAddress!, format: .f16,
+                          keys: kb.baseAddress!, values: vb.baseAddress!, format: E.self == Float.self ? .f32 : .f16,
                           heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, valueDim: s.valueDim,
                           scale: 1 / Float(s.headDim).squareRoot(), window: s.window, pool: pool, tiling: tiling)
             }

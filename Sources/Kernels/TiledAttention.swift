@@ -20,9 +20,10 @@ public struct AttentionTiling: Sendable, Equatable {
     /// Keys per block.
     public var keys: Int
 
+    /// Both are clamped to 1...4096 (the scratch grows with their product).
     public init(positions: Int, keys: Int) {
-        self.positions = max(1, positions)
-        self.keys = max(1, keys)
+        self.positions = min(max(1, positions), 4096)
+        self.keys = min(max(1, keys), 4096)
     }
 
     /// Each (token, KV head) walks the cache on its own.

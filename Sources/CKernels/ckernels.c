@@ -1542,11 +1542,11 @@ CK_AVX512 static inline __attribute__((always_inline)) void NAME##_n(int64_t n, 
     for (int k = 0; k < np; k++) Z_OUT(acc[k], summs, out, k, nc);                                     \
 }                                                                                                      \
 CK_AVX512 static void NAME(int64_t n, const BLK *x, const void *a, size_t stride, float *out) { NAME##_n(n, x, a, stride, out, 8); }
-// Two weight rows against eight columns, two columns per 512-bit register (faster than rows in
-// halves for full blocks of eight columns: fewer broadcasts per output). Per (row, column) the
-// operations are the one-row kernel's.
-#define CK_Z_GEMM8X2_COLS(NAME, BLK, VALUES, CORR, MIN)                                                    \
-CK_AVX512 static inline __attribute__((always_inline)) void NAME(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *out0, float *out1) { \
+// Two weight rows against the same eight columns: each activation block (values, corrections,
+// scales) is loaded once for both rows, which halves the loads that bound the one-row kernel in
+// prefill. Per (row, column) the operations are the one-row kernel's.
+#define CK_Z_GEMM8X2(NAME, BLK, VALUES, CORR, MIN)                                                    \
+CK_AVX512 static void NAME(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *out0, float *out1) { \
     const BLK *x0 = (const BLK *)w0, *x1 = (const BLK *)w1;                                            \
     const char *y[8] = CK_COLS8;                                                                       \
     const int nc = 8;                                                                                  \
@@ -1572,63 +1572,6 @@ CK_AVX512 static inline __attribute__((always_inline)) void NAME(int64_t n, cons
         }                                                                                              \
     }                                                                                                  \
     for (int k = 0; k < 4; k++) { Z_OUT(acc0[k], summs0, out0, k, nc); Z_OUT(acc1[k], summs1, out1, k, nc); } \
-}
-// Two weight rows against up to eight columns, the rows in the two halves of a 512-bit register
-// (row 0 low, row 1 high): each column's activation block (values, corrections, scale) is
-// loaded once, broadcast to both halves, and meets both rows in one vpdpbusd. Per (row,
-// column) the float operations are the one-row kernel's (d = d_x * d_y, one FMA per block into
-// an 8-lane accumulator, blocks in order), so the results are bit-identical to it.
-#define Z_BCAST(p) _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p)))
-#define Z_ROWS_START(CORR, c)                                                                          \
-    (CORR == 0 ? _mm512_setzero_si512()                                                                \
-     : CORR == 1 ? Z_BCAST(P_CORR(y[c], i))                                                            \
-     : CORR == 2 ? _mm512_srai_epi32(Z_BCAST(P_CORR(y[c], i)), 1)                                      \
-                 : _mm512_slli_epi32(Z_BCAST(P_CORR(y[c], i)), 3))
-#define Z_ROWS_MIN(c)                                                                                  \
-    do {                                                                                               \
-        summs0[c] = fmaf(xm0, P_S(y[c], i), summs0[c]);                                                \
-        summs1[c] = fmaf(xm1, P_S(y[c], i), summs1[c]);                                                \
-    } while (0)
-#define Z_ROWS_XM_Z_MIN const float xm0 = h2f_hw(x0[i].m), xm1 = h2f_hw(x1[i].m)
-#define Z_ROWS_XM_Z_NOMIN (void)0
-#define Z_ROWS_MIN_Z_MIN(c) Z_ROWS_MIN(c)
-#define Z_ROWS_MIN_Z_NOMIN(c) (void)0
-#define CK_Z_GEMM8X2(NAME, BLK, VALUES, CORR, MIN)                                                    \
-CK_Z_GEMM8X2_COLS(NAME##_cols, BLK, VALUES, CORR, MIN)                                                 \
-CK_AVX512 static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *out0, float *out1, const int nc) { \
-    const BLK *x0 = (const BLK *)w0, *x1 = (const BLK *)w1;                                            \
-    const char *y[8] = CK_COLS8;                                                                       \
-    __m512 acc[8];                                                                                     \
-    float summs0[8] = {0, 0, 0, 0, 0, 0, 0, 0}, summs1[8] = {0, 0, 0, 0, 0, 0, 0, 0};                  \
-    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();                                         \
-    for (int64_t i = 0; i < n / 32; i++) {                                                             \
-        const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(VALUES(x0 + i)), VALUES(x1 + i), 1); \
-        const __m512 xd = z_halves_ps(h2f_hw(x0[i].d), h2f_hw(x1[i].d));                               \
-        Z_ROWS_XM_##MIN;                                                                               \
-        for (int c = 0; c < nc; c++) {                                                                 \
-            const __m512i p = _mm512_dpbusd_epi32(Z_ROWS_START(CORR, c), u, Z_BCAST(P_QS(y[c], i)));   \
-            Z_ROWS_MIN_##MIN(c);                                                                       \
-            const __m512 d = _mm512_mul_ps(xd, _mm512_set1_ps(P_D(y[c], i)));                          \
-            acc[c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[c]);                                \
-        }                                                                                              \
-    }                                                                                                  \
-    for (int c = 0; c < nc; c++) {                                                                     \
-        out0[c] = hsum_ps(_mm512_castps512_ps256(acc[c])) + summs0[c];                                 \
-        out1[c] = hsum_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1))) + summs1[c]; \
-    }                                                                                                  \
-}                                                                                                      \
-CK_AVX512 static void NAME(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *out0, float *out1, int nc) { \
-    switch (nc) {                                                                                      \
-    case 8: NAME##_cols(n, w0, w1, a, stride, out0, out1); break;                                      \
-    case 1: NAME##_n(n, w0, w1, a, stride, out0, out1, 1); break;                                      \
-    case 2: NAME##_n(n, w0, w1, a, stride, out0, out1, 2); break;                                      \
-    case 3: NAME##_n(n, w0, w1, a, stride, out0, out1, 3); break;                                      \
-    case 4: NAME##_n(n, w0, w1, a, stride, out0, out1, 4); break;                                      \
-    case 5: NAME##_n(n, w0, w1, a, stride, out0, out1, 5); break;                                      \
-    case 6: NAME##_n(n, w0, w1, a, stride, out0, out1, 6); break;                                      \
-    case 7: NAME##_n(n, w0, w1, a, stride, out0, out1, 7); break;                                      \
-    default: break;                                                                                    \
-    }                                                                                                  \
 }
 CK_Z_GEMM8X2(gemm8x2_q4_0_p_zmm, blk_q4_0, p_u_q4_0, 2, Z_NOMIN)
 CK_Z_GEMM8X2(gemm8x2_q5_0_p_zmm, blk_q5_0, p_u_q5_0, 1, Z_NOMIN)
@@ -1975,7 +1918,7 @@ void ck_set_wide_min_columns(int cols) { __atomic_store_n(&g_wide_min_cols, cols
     default: FN(n, x, ab, stride, o, 8); break;                                                        \
     }
 // Blocks of up to WIDTH columns (outer), each meeting every row (inner); CASES picks the
-// kernel instance for the block's width; X2 (or ck_x2_none) is a two-row kernel for pairs of rows.
+// kernel instance for the block's width; X2 (or 0) is a two-row kernel for full blocks of 8.
 #define CK_COLS_LOOP(BLK, WIDTH, DOT1, CASES, NFN, X2)                                                 \
     const char *wr = (const char *)w, *ac = (const char *)a;                                           \
     float o[16];                                                                                       \
@@ -1984,10 +1927,10 @@ void ck_set_wide_min_columns(int cols) { __atomic_store_n(&g_wide_min_cols, cols
         const char *ab = ac + (size_t)c0 * stride;                                                     \
         float *yb = y + (size_t)c0 * y_stride;                                                         \
         int64_t r = 0;                                                                                 \
-        if (X2 != ck_x2_none && nc >= 2) {                                                             \
+        if (X2 != ck_x2_none && nc == 8) {                                                             \
             for (; r + 2 <= rows; r += 2) {                                                            \
-                X2(n, wr + r * row_bytes, wr + (r + 1) * row_bytes, ab, stride, o, o + 8, nc);        \
-                for (int c = 0; c < nc; c++) { yb[(size_t)c * y_stride + r] = o[c]; yb[(size_t)c * y_stride + r + 1] = o[8 + c]; } \
+                X2(n, wr + r * row_bytes, wr + (r + 1) * row_bytes, ab, stride, o, o + 8);            \
+                for (int c = 0; c < 8; c++) { yb[(size_t)c * y_stride + r] = o[c]; yb[(size_t)c * y_stride + r + 1] = o[8 + c]; } \
             }                                                                                          \
         }                                                                                              \
         for (; r < rows; r++) {                                                                        \
@@ -1999,8 +1942,8 @@ void ck_set_wide_min_columns(int cols) { __atomic_store_n(&g_wide_min_cols, cols
         c0 += nc;                                                                                      \
     }
 // The X2 argument of formats without a two-row kernel.
-static inline void ck_x2_none(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *o0, float *o1, int nc) {
-    (void)n; (void)w0; (void)w1; (void)a; (void)stride; (void)o0; (void)o1; (void)nc;
+static inline void ck_x2_none(int64_t n, const void *w0, const void *w1, const void *a, size_t stride, float *o0, float *o1) {
+    (void)n; (void)w0; (void)w1; (void)a; (void)stride; (void)o0; (void)o1;
 }
 #define CK_COLS_SCALAR(BLK, DOT1)                                                                      \
     const char *wr = (const char *)w, *ac = (const char *)a;                                           \

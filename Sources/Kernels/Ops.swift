@@ -283,7 +283,7 @@ public func geluTanhMulF16Table(_ out: UnsafeMutablePointer<Float>, gate: Unsafe
 /// geluF16Table[h] = F16 bits of the tanh GELU of the F16 value with bits h, in Float arithmetic.
 let geluF16Table: [UInt16] = (0..<65536).map { h in
     let x = fp16ToFloat(UInt16(h))
-    let inner: Float = 1 + 0.044_715 * x * x
+    let inner: Float = fmaf(0.044_715 * x, x, 1)
     let t = tanhf(0.797_884_560_802_865_4 * x * inner)
     return floatToFp16(0.5 * x * (1 + t))
 }

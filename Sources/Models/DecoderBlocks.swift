@@ -77,6 +77,7 @@ struct AttentionSpec {
     var ropeDims: Int
     var ropeFactors: UnsafePointer<Float>? = nil  // (ropeDims / 2) `rope_freqs`, dividing each pair's angle
     var scale: Float   // multiplies q · k
+    var queryScale: Float = 1   // multiplies the queries after RoPE, before attention (Gemma 3, as llama.cpp)
     var window: Int?   // sliding window, nil for global attention
 }
 
@@ -221,6 +222,7 @@ struct ForwardPass {
                 applyRope(a.k + b * c.keyWidth, heads: c.headCountKV, headDim: c.headDim, ropeDims: spec.ropeDims,
                           position: position, freqBase: spec.ropeBase, freqScale: spec.ropeScale,
                           frequencyFactors: spec.ropeFactors, style: spec.ropeStyle)
+                if spec.queryScale != 1 { Kernels.scale(a.q + b * c.queryWidth, a.q + b * c.queryWidth, by: spec.queryScale, count: c.queryWidth) }
             }
             let keys = segment.cache.keys(layer: layer), values = segment.cache.values(layer: layer)
             let element = segment.format == .f16 ? 2 : 4

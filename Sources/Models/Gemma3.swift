@@ -67,9 +67,9 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             ? 1 / Float(c.embeddingLength / c.headCount).squareRoot()
             : 1 / Float(c.headDim).squareRoot()
         let local = AttentionSpec(ropeStyle: .halves, ropeBase: Self.localRopeBase, ropeScale: 1,
-                                  ropeDims: c.ropeDimensionCount, scale: scale, window: window)
+                                  ropeDims: c.ropeDimensionCount, scale: 1, queryScale: scale, window: window)
         let global = AttentionSpec(ropeStyle: .halves, ropeBase: c.ropeFreqBase, ropeScale: c.ropeFreqScale,
-                                   ropeDims: c.ropeDimensionCount, scale: scale, window: nil)
+                                   ropeDims: c.ropeDimensionCount, scale: 1, queryScale: scale, window: nil)
         var blocks: [Gemma3Block] = []
         for l in 0..<c.blockCount {
             blocks.append(try Gemma3Block(r, layer: l, config: c, spec: Self.isLocal(layer: l) ? local : global))

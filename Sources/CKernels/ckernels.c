@@ -1563,8 +1563,9 @@ static _Thread_local char *g_pairs = NULL;
 static _Thread_local size_t g_pairs_cap = 0;
 // The prepared rows a + c * stride (c < 8) as column pairs: record (k, i) at (k * nb + i) *
 // PC_RECORD. One buffer per thread, grown as needed; NULL if it cannot grow.
-static const char *ck_column_pairs(const void *a, size_t stride, int64_t nb) {
-    const size_t need = (size_t)4 * (size_t)nb * PC_RECORD;
+static const char *ck_column_pairs(const void *a, size_t stride, int64_t nb, int nc) {
+    const int np = (nc + 1) / 2;
+    const size_t need = (size_t)np * (size_t)nb * PC_RECORD;
     if (need > g_pairs_cap) {
         char *p = NULL;
         if (posix_memalign((void **)&p, 64, need) != 0) return NULL;
@@ -1572,8 +1573,8 @@ static const char *ck_column_pairs(const void *a, size_t stride, int64_t nb) {
         g_pairs = p;
         g_pairs_cap = need;
     }
-    for (int k = 0; k < 4; k++) {
-        const char *y0 = (const char *)a + (size_t)(2 * k) * stride, *y1 = y0 + stride;
+    for (int k = 0; k < np; k++) {
+        const char *y0 = (const char *)a + (size_t)(2 * k) * stride, *y1 = 2 * k + 1 < nc ? y0 + stride : y0;
         for (int64_t i = 0; i < nb; i++) {
             char *dst = g_pairs + ((size_t)k * nb + i) * PC_RECORD;
             memcpy(dst, P_QS(y0, i), 32);
@@ -1606,18 +1607,19 @@ CK_AVX512 static inline __m512 zp_pair_ps(const float *p) {
 #define ZP_XM_Z_NOMIN(x) 0.0f
 // One weight row against eight columns given as column pairs.
 #define CK_ZP_GEMM8(NAME, BLK, VALUES, CORR, MIN)                                                     \
-CK_AVX512 static void NAME(int64_t n, const BLK *x, const char *pairs, float *out) {                  \
+CK_AVX512 static inline __attribute__((always_inline)) void NAME##_n(int64_t n, const BLK *x, const char *pairs, float *out, const int nc) { \
     const int64_t nb = n / 32;                                                                         \
+    const int np = (nc + 1) / 2;                                                                       \
     __m512 acc[4];                                                                                     \
     float summs[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                         \
-    for (int k = 0; k < 4; k++) acc[k] = _mm512_setzero_ps();                                          \
+    for (int k = 0; k < np; k++) acc[k] = _mm512_setzero_ps();                                         \
     for (int64_t i = 0; i < nb; i++) {                                                                 \
         const __m256i u1 = VALUES(x + i);                                                              \
         const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(u1), u1, 1);                       \
         const __m512 xd = _mm512_set1_ps(h2f_hw(x[i].d));                                              \
         const float xm = ZP_XM_##MIN(x);                                                               \
         (void)xm;                                                                                      \
-        for (int k = 0; k < 4; k++) {                                                                  \
+        for (int k = 0; k < np; k++) {                                                                 \
             const char *pb = pairs + ((size_t)k * nb + i) * PC_RECORD;                                 \
             const __m512i p = _mm512_dpbusd_epi32(ZP_START(CORR, pb), u, _mm512_load_si512((const void *)pb)); \
             ZP_MIN_##MIN(summs, xm, pb, k);                                                            \
@@ -1625,7 +1627,18 @@ CK_AVX512 static void NAME(int64_t n, const BLK *x, const char *pairs, float *ou
             acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[k]);                                \
         }                                                                                              \
     }                                                                                                  \
-    for (int k = 0; k < 4; k++) Z_OUT(acc[k], summs, out, k, 8);                                       \
+    for (int k = 0; k < np; k++) Z_OUT(acc[k], summs, out, k, nc);                                     \
+}                                                                                                      \
+CK_AVX512 static void NAME(int64_t n, const BLK *x, const char *pairs, float *out) { NAME##_n(n, x, pairs, out, 8); } \
+CK_AVX512 static void NAME##_few(int64_t n, const BLK *x, const char *pairs, float *out, int nc) {      \
+    switch (nc) {                                                                                      \
+    case 2: NAME##_n(n, x, pairs, out, 2); break;                                                      \
+    case 3: NAME##_n(n, x, pairs, out, 3); break;                                                      \
+    case 4: NAME##_n(n, x, pairs, out, 4); break;                                                      \
+    case 5: NAME##_n(n, x, pairs, out, 5); break;                                                      \
+    case 6: NAME##_n(n, x, pairs, out, 6); break;                                                      \
+    default: NAME##_n(n, x, pairs, out, 7); break;                                                     \
+    }                                                                                                  \
 }
 // Two weight rows against eight columns given as column pairs: each record is loaded once for
 // both rows. Per (row, column) the operations are the one-row kernel's.
@@ -2033,7 +2046,7 @@ void ck_set_wide_min_columns(int cols) { __atomic_store_n(&g_wide_min_cols, cols
         const int nc = cols - c0 > 8 ? 8 : cols - c0;                                                  \
         const char *ab = ac + (size_t)c0 * stride;                                                     \
         float *yb = y + (size_t)c0 * y_stride;                                                         \
-        const char *pairs = nc == 8 ? ck_column_pairs(ab, stride, n / 32) : NULL;                      \
+        const char *pairs = nc == 8 ? ck_column_pairs(ab, stride, n / 32, 8) : NULL;                   \
         int64_t r = 0;                                                                                 \
         if (pairs != NULL) {                                                                           \
             for (; r + 2 <= rows; r += 2) {                                                            \
@@ -2091,9 +2104,22 @@ CK_AVX2 static void NAME##_avx2(int64_t n, const void *w, size_t row_bytes, int6
 CK_AVX512 static void NAME##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
     CK_COLS_LOOP_PAIRS(BLK, DOT_AVX2, N8, N8P, X2P)                                                    \
 }                                                                                                      \
+/* Fewer than eight columns (a server's decode step) in a function of their own: inside the    */     \
+/* eight-column one they ran 1.6-1.8x slower (C microbenchmark, Q8_0 151936x896, 2-4 columns). */     \
+CK_AVX512 static void NAME##_avx512_few(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
+    const char *pairs = ck_column_pairs(a, stride, n / 32, cols);                                      \
+    if (!pairs) { CK_COLS_SCALAR(BLK, DOT_AVX2) return; }                                              \
+    float o[8];                                                                                        \
+    for (int64_t r = 0; r < rows; r++) {                                                               \
+        N8P##_few(n, (const BLK *)((const char *)w + r * row_bytes), pairs, o, cols);                  \
+        for (int c = 0; c < cols; c++) y[(size_t)c * y_stride + r] = o[c];                             \
+    }                                                                                                  \
+}                                                                                                      \
 CK_COLS_SIGNATURE(NAME) {                                                                              \
     if (!use_avx2()) { CK_COLS_SCALAR(BLK, DOT_SCALAR) return; }                                       \
-    if (cols > 1 && cols >= __atomic_load_n(&g_wide_min_cols, __ATOMIC_RELAXED) && use_avx512())       \
+    if (cols > 1 && cols < 8 && cols >= __atomic_load_n(&g_wide_min_cols, __ATOMIC_RELAXED) && use_avx512()) \
+        NAME##_avx512_few(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                        \
+    else if (cols > 1 && cols >= __atomic_load_n(&g_wide_min_cols, __ATOMIC_RELAXED) && use_avx512())  \
         NAME##_avx512(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                            \
     else                                                                                               \
         NAME##_avx2(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                              \

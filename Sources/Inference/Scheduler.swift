@@ -264,17 +264,11 @@ public final class Scheduler: Sendable {
         // Counted before any sampling, so a caller that sees its task end sees its tokens here.
         loop.forwardTime += ContinuousClock.now - started
         loop.evaluatedTokens += batch.tokenCount
-        for (entry, range) in zip(batch.entries, loop.ranges) {
-            let slot = loop.slots[entry.slot]
-            if entry.wantsLogits {
-                if slot.logits.count != range.count { slot.logits = [Float](repeating: 0, count: range.count) }
-                slot.logits.withUnsafeMutableBufferPointer { dst in
-                    loop.logits.withUnsafeBufferPointer { src in
-                        _ = dst.initialize(fromContentsOf: src[range])
-                    }
-                }
+        // Each sequence samples straight from its range of the batch's logits (no copy).
+        loop.logits.withUnsafeBufferPointer { all in
+            for (entry, range) in zip(batch.entries, loop.ranges) {
+                advance(loop.slots[entry.slot], by: entry, logits: UnsafeBufferPointer(rebasing: all[range]))
             }
-            advance(slot, by: entry)
         }
     }
 
@@ -289,27 +283,28 @@ public final class Scheduler: Sendable {
             return
         }
         loop.evaluatedTokens += entry.tokens.count
-        advance(slot, by: entry)
+        slot.logits.withUnsafeBufferPointer { advance(slot, by: entry, logits: $0) }
     }
 
-    /// Records that `entry`'s tokens are in the slot's cache; samples when logits came back.
-    private func advance(_ slot: SchedulerSlot, by entry: SchedulerBatchEntry) {
+    /// Records that `entry`'s tokens are in the slot's cache; samples from `logits` when the
+    /// entry wanted them.
+    private func advance(_ slot: SchedulerSlot, by entry: SchedulerBatchEntry, logits: UnsafeBufferPointer<Float>) {
         slot.tokens.append(contentsOf: entry.tokens)
         if slot.state == .prefilling {
             slot.promptCursor += entry.tokens.count
             if slot.promptCursor < slot.job!.request.prompt.count { return }
             slot.state = .generating
         }
-        sample(slot)
+        sample(slot, logits: logits)
     }
 
-    private func sample(_ slot: SchedulerSlot) {
+    private func sample(_ slot: SchedulerSlot, logits: UnsafeBufferPointer<Float>) {
         // Taken out of the slot (not copied) so that its arrays stay uniquely referenced and
         // the step mutates them in place.
         guard let job = slot.job, var sequence = slot.sequence.take() else { return }
         let tokenizer = model.tokenizer
         let step = sequence.step(
-            logits: slot.logits, contextUsed: slot.cache.count, contextLength: slot.cache.capacity, now: .now,
+            logits: logits, contextUsed: slot.cache.count, contextLength: slot.cache.capacity, now: .now,
             appendTokenBytes: { token, out in
                 if let id = TokenID(exactly: token) { tokenizer.appendTokenBytes(id, to: &out) }
             }, emit: { job.continuation.yield($0) })

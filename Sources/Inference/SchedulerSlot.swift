@@ -50,7 +50,7 @@ final class SchedulerSlot {
     var cachedPromptTokens = 0
     /// The token sampled last, to run through the model next tick.
     var pendingToken: Int?
-    /// The last logits the model produced for this slot (reused from tick to tick).
+    /// Logits of a forward run for this slot alone (the fallback when a batched forward fails).
     var logits: [Float] = []
     /// The one-token input of a decode step, reused from tick to tick.
     private var decodeTokens: [Int] = [0]
@@ -147,7 +147,7 @@ struct SequenceState {
     /// number of positions in the slot's cache and `contextLength` its capacity;
     /// `appendTokenBytes` appends a token's bytes to a buffer (no array per token).
     mutating func step(
-        logits: [Float], contextUsed: Int, contextLength: Int, now: ContinuousClock.Instant,
+        logits: UnsafeBufferPointer<Float>, contextUsed: Int, contextLength: Int, now: ContinuousClock.Instant,
         appendTokenBytes: (Int, inout [UInt8]) -> Void, emit: (SchedulerEvent) -> Void
     ) -> Step {
         var out = Step()

@@ -3,6 +3,7 @@
 // query rows over one such block, their accumulators kept between blocks.
 
 #include "CKernels.h"
+#include "ck_half.h"
 
 #include <math.h>
 #include <string.h>
@@ -15,36 +16,8 @@
 #define CKA_X86 0
 #endif
 
-// Half <-> float, rounding to nearest even (the scalar fallback and the lanes past the last 8).
-static inline float cka_h2f(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        float f = (float)man * 5.9604644775390625e-8f;  // man * 2^-24, exact
-        return (h & 0x8000) ? -f : f;
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
-static inline uint16_t cka_f2h(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00 : 0x7c00);
-    if (ax >= 0x47800000u) return sign | 0x7c00;
-    if (ax < 0x38800000u) return sign | (uint16_t)rintf(fabsf(f) * 16777216.0f);  // subnormal: units of 2^-24
-    uint32_t r = ax + 0x0fffu + ((ax >> 13) & 1u);
-    return sign | (uint16_t)((r >> 13) - (112u << 10));
-}
-
-static inline float cka_round(float x) { return cka_h2f(cka_f2h(x)); }
+static inline float cka_round(float x) { return ck_h2f(ck_f2h(x)); }
 
 static int cka_mode = -1;  // -1 unknown, else bit 0: AVX2 + FMA + F16C, bit 1: AVX-512 F/VL too
 static _Thread_local int cka_allowed = 3;  // the bits a test lets run on this thread (ck_attention_set_isa)
@@ -74,7 +47,7 @@ void ck_attention_set_isa(int allowed) { cka_allowed = allowed; }
 
 static void rows_to_f32_scalar(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst, size_t dst_stride) {
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < width; c++) dst[(size_t)r * dst_stride + c] = cka_h2f(src[(size_t)r * src_stride + c]);
+        for (int64_t c = 0; c < width; c++) dst[(size_t)r * dst_stride + c] = ck_h2f(src[(size_t)r * src_stride + c]);
 }
 
 #if CKA_X86
@@ -84,7 +57,7 @@ CKA_AVX2 static void rows_to_f32_avx2(int64_t rows, int64_t width, const uint16_
         float *d = dst + (size_t)r * dst_stride;
         int64_t c = 0;
         for (; c + 8 <= width; c += 8) _mm256_storeu_ps(d + c, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + c))));
-        for (; c < width; c++) d[c] = cka_h2f(s[c]);
+        for (; c < width; c++) d[c] = ck_h2f(s[c]);
     }
 }
 #endif

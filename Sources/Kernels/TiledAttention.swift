@@ -83,18 +83,24 @@ struct TileScratch {
     }
 }
 
-private struct TiledPrefillJob: ParallelJob {
-    let geometry: AttentionGeometry
-    let output: UnsafeMutablePointer<Float>
-    let queries: UnsafePointer<Float>
-    let keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>
-    let batch, firstPosition: Int, window: Int?
-    let positions, tiles, blockKeys: Int
-    let layout: TileScratch
-    let scratch: UnsafeMutableRawPointer
+/// A tiled prefill job: its items are (tile, KV head), the latest (longest) tiles first; each
+/// thread works in its own slice of the scratch.
+protocol TiledAttentionJob: ParallelJob {
+    var geometry: AttentionGeometry { get }
+    var batch: Int { get }
+    var window: Int? { get }
+    var positions: Int { get }
+    var tiles: Int { get }
+    var scratch: UnsafeMutableRawPointer { get }
+    /// Scratch bytes of one thread.
+    var scratchBytes: Int { get }
+    func attendTile(kvHead: Int, tokens: Range<Int>, scratch: UnsafeMutablePointer<Float>)
+}
 
+extension TiledAttentionJob {
+    @inline(__always)
     func run(_ start: Int, _ end: Int, _ thread: Int) {
-        let base = (scratch + thread * layout.bytes).assumingMemoryBound(to: Float.self)
+        let base = (scratch + thread * scratchBytes).assumingMemoryBound(to: Float.self)
         for item in start..<end {
             let tile = tiles - 1 - item / geometry.kvHeads, kvHead = item % geometry.kvHeads
             let first = tile * positions
@@ -105,6 +111,18 @@ private struct TiledPrefillJob: ParallelJob {
     /// The first key position `position` sees.
     @inline(__always)
     func firstKey(_ position: Int) -> Int { window.map { max(0, position - $0 + 1) } ?? 0 }
+}
+
+private struct TiledPrefillJob: TiledAttentionJob {
+    let geometry: AttentionGeometry
+    let output: UnsafeMutablePointer<Float>
+    let queries: UnsafePointer<Float>
+    let keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>
+    let batch, firstPosition: Int, window: Int?
+    let positions, tiles, blockKeys: Int
+    let layout: TileScratch
+    let scratch: UnsafeMutableRawPointer
+    var scratchBytes: Int { layout.bytes }
 
     @inline(__always)
     func attendTile(kvHead: Int, tokens: Range<Int>, scratch s: UnsafeMutablePointer<Float>) {

@@ -53,7 +53,7 @@ struct Float32TileScratch {
     }
 }
 
-private struct Float32TileJob: ParallelJob {
+private struct Float32TileJob: TiledAttentionJob {
     let geometry: AttentionGeometry
     let output: UnsafeMutablePointer<Float>
     let queries: UnsafePointer<Float>
@@ -62,18 +62,7 @@ private struct Float32TileJob: ParallelJob {
     let positions, tiles, blockKeys: Int
     let layout: Float32TileScratch
     let scratch: UnsafeMutableRawPointer
-
-    func run(_ start: Int, _ end: Int, _ thread: Int) {
-        let base = (scratch + thread * layout.bytes).assumingMemoryBound(to: Float.self)
-        for item in start..<end {
-            let tile = tiles - 1 - item / geometry.kvHeads, kvHead = item % geometry.kvHeads
-            let first = tile * positions
-            attendTile(kvHead: kvHead, tokens: first..<min(batch, first + positions), scratch: base)
-        }
-    }
-
-    @inline(__always)
-    func firstKey(_ position: Int) -> Int { window.map { max(0, position - $0 + 1) } ?? 0 }
+    var scratchBytes: Int { layout.bytes }
 
     /// Rows `from..<to` (cache positions) of `kvHead`'s keys or values, `width` wide, as F32 rows:
     /// the cache itself (F32) or a converted copy in the scratch block (F16). Returns the first

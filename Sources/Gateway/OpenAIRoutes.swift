@@ -137,6 +137,7 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                 for choice in 0..<response.choices { try await send(shaper.roleChunk(choice: choice, includeUsage: includeUsage)) }
             }
             var offsets = [Int](repeating: 0, count: response.choices)
+            let templates = (0..<response.choices).map { TextChunkTemplate(shaper: shaper, choice: $0, includeUsage: includeUsage) }
             var sawFirst = false
             do {
                 for try await event in response.events {
@@ -147,8 +148,12 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                             metrics.timeToFirstToken(Self.seconds(since: start))
                         }
                         if text.isEmpty && logprobs == nil { continue }
-                        try await send(shaper.textChunk(choice: choice, text: text, logprob: logprobs, textOffset: offsets[choice],
-                                                        includeUsage: includeUsage))
+                        if logprobs == nil, let template = templates[choice] {
+                            try await writer.write(ByteBuffer(string: template.event(text)))
+                        } else {
+                            try await send(shaper.textChunk(choice: choice, text: text, logprob: logprobs, textOffset: offsets[choice],
+                                                            includeUsage: includeUsage))
+                        }
                         offsets[choice] += text.count
                     case let .toolCall(choice, index, call):
                         for chunk in shaper.toolCallChunks(choice: choice, index: index, call: call, includeUsage: includeUsage) {

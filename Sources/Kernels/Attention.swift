@@ -237,18 +237,7 @@ private func attendPiece(
             scores[i] = g.scale * s
         }
         // Unnormalized softmax.
-        var m = -Float.infinity
-        for i in 0..<n where scores[i] > m { m = scores[i] }
-        var sum: Float = 0
-        var i = 0
-        let r = UnsafeMutableRawPointer(scores)
-        while i + 8 <= n {
-            let e = simdExp(r.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - SIMD8(repeating: m))
-            r.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            sum += e.sum()
-            i += 8
-        }
-        while i < n { scores[i] = expf(scores[i] - m); sum += scores[i]; i += 1 }
+        let (m, sum) = exponentiateScores(scores, count: n)
         let out = headDestination(g, head: j, partial: partial, output: output, max: m, sum: sum)
         if partial == nil && sum > 0 { scale_(scores, scores, 1 / sum, n) }  // normalize the weights up front
         // out = Σ_i weight[i] * V[lo + i], 32 lanes of out in registers at a time.
@@ -517,4 +506,23 @@ public func storeCacheRow(_ destination: UnsafeMutableRawPointer, _ source: Unsa
     } else {
         f32ToF16(destination.assumingMemoryBound(to: UInt16.self), source, count: count)
     }
+}
+
+/// Replaces `scores[0..<n]` by `exp(score - max)` (8 lanes at a time, then one by one) and
+/// returns the max and the sum of the exponentials: the unnormalized softmax of the F32 paths.
+@inline(__always)
+func exponentiateScores(_ scores: UnsafeMutablePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+    var m = -Float.infinity
+    for i in 0..<n where scores[i] > m { m = scores[i] }
+    var sum: Float = 0
+    var i = 0
+    let r = UnsafeMutableRawPointer(scores)
+    while i + 8 <= n {
+        let e = simdExp(r.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - SIMD8(repeating: m))
+        r.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        sum += e.sum()
+        i += 8
+    }
+    while i < n { scores[i] = expf(scores[i] - m); sum += scores[i]; i += 1 }
+    return (m, sum)
 }

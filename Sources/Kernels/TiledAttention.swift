@@ -64,11 +64,8 @@ struct TileScratch {
     init(rows: Int, blockKeys: Int, headDim: Int, valueDim: Int) {
         self.rows = rows
         self.blockKeys = blockKeys
-        var offset = 0
-        func region(_ count: Int) -> Int {
-            defer { offset += (count + 15) & ~15 }
-            return offset
-        }
+        var regions = ScratchRegions()
+        func region(_ count: Int) -> Int { regions.take(count) }
         queries = region(rows * headDim)
         accumulators = region(rows * valueDim)
         maxima = region(rows)
@@ -79,7 +76,18 @@ struct TileScratch {
         weights = region(rows * blockKeys)
         rescales = region(rows * blockKeys)
         grews = region(rows * blockKeys)
-        floats = offset
+        floats = regions.floats
+    }
+}
+
+/// Offsets (in floats) of regions carved one after another from a scratch buffer, each starting
+/// on a 64-byte boundary.
+struct ScratchRegions {
+    private(set) var floats = 0
+
+    mutating func take(_ count: Int) -> Int {
+        defer { floats += (count + 15) & ~15 }
+        return floats
     }
 }
 

@@ -41,15 +41,12 @@ struct Float32TileScratch {
 
     init(rows: Int, span: Int, blockKeys: Int, headDim: Int, valueDim: Int, converts: Bool) {
         self.span = span
-        var offset = 0
-        func region(_ count: Int) -> Int {
-            defer { offset += (count + 15) & ~15 }
-            return offset
-        }
+        var regions = ScratchRegions()
+        func region(_ count: Int) -> Int { regions.take(count) }
         scores = region(rows * span)
         accumulators = region(rows * valueDim)
         block = region(converts ? blockKeys * max(headDim, valueDim) : 0)
-        floats = offset
+        floats = regions.floats
     }
 }
 
@@ -149,18 +146,7 @@ private struct Float32TileJob: TiledAttentionJob {
             let position = firstPosition + b, n = position - firstKey(position) + 1
             for j in 0..<g.group {
                 let w = scores + (t * g.group + j) * span
-                var m = -Float.infinity
-                for i in 0..<n where w[i] > m { m = w[i] }
-                var sum: Float = 0
-                var i = 0
-                let r = UnsafeMutableRawPointer(w)
-                while i + 8 <= n {
-                    let e = simdExp(r.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - SIMD8(repeating: m))
-                    r.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    sum += e.sum()
-                    i += 8
-                }
-                while i < n { w[i] = expf(w[i] - m); sum += w[i]; i += 1 }
+                let sum = exponentiateScores(w, count: n).sum
                 if sum > 0 { scale_(w, w, 1 / sum, n) }
             }
         }

@@ -31,22 +31,38 @@ import CKernels
         AttentionTiling(positions: 8, keys: 13), AttentionTiling(positions: 5, keys: 300),
     ]
 
-    @Test(arguments: shapes)
-    func tiledPrefillEqualsRowAtATime(_ shape: Shape) {
-        var rng = SplitMix64(seed: 4000 + UInt64(shape.heads * 131 + shape.headDim + shape.batch))
+    /// Random queries, keys and values for `shape` (the cache rows up to its last position).
+    static func inputs(_ shape: Shape, rng: inout SplitMix64) -> (q: [Float], k: [Float], v: [Float]) {
         let rows = shape.firstPosition + shape.batch
         let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
-        let kf = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
-        let vf = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+        let k = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
+        let v = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+        return (q, k, v)
+    }
+
+    /// The same with keys and values as an F16 cache holds them.
+    static func inputsF16(_ shape: Shape, rng: inout SplitMix64) -> (q: [Float], k: [UInt16], v: [UInt16]) {
+        let (q, kf, vf) = inputs(shape, rng: &rng)
         var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
         f32ToF16(&k16, kf, count: kf.count)
         f32ToF16(&v16, vf, count: vf.count)
+        return (q, k16, v16)
+    }
+
+    static func firstBitDifference(_ a: [Float], _ b: [Float]) -> Int? {
+        a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
+    }
+
+    @Test(arguments: shapes)
+    func tiledPrefillEqualsRowAtATime(_ shape: Shape) {
+        var rng = SplitMix64(seed: 4000 + UInt64(shape.heads * 131 + shape.headDim + shape.batch))
+        let (q, k16, v16) = Self.inputsF16(shape, rng: &rng)
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
             let expected = run(shape, q, k16, v16, pool, .rowAtATime)
             for tiling in Self.tilings {
                 let got = run(shape, q, k16, v16, pool, tiling)
-                let mismatch = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+                let mismatch = Self.firstBitDifference(got, expected)
                 #expect(mismatch == nil, "\(threads) threads, tiling \(tiling): first difference at \(mismatch ?? -1)")
             }
         }
@@ -56,16 +72,13 @@ import CKernels
     @Test(arguments: shapes)
     func tiledPrefillOverF32CacheEqualsRowAtATime(_ shape: Shape) {
         var rng = SplitMix64(seed: 4300 + UInt64(shape.heads * 131 + shape.headDim + shape.batch))
-        let rows = shape.firstPosition + shape.batch
-        let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
-        let k = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
-        let v = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
+        let (q, k, v) = Self.inputs(shape, rng: &rng)
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
             let expected = run(shape, q, k, v, pool, .rowAtATime)
             for tiling in Self.tilings {
                 let got = run(shape, q, k, v, pool, tiling)
-                let mismatch = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+                let mismatch = Self.firstBitDifference(got, expected)
                 #expect(mismatch == nil, "F32 cache, \(threads) threads, tiling \(tiling): first difference at \(mismatch ?? -1)")
             }
         }
@@ -78,20 +91,14 @@ import CKernels
         let pool = ThreadPool(threads: 1)
         for shape in Self.shapes {
             var rng = SplitMix64(seed: 4200 + UInt64(shape.valueDim))
-            let rows = shape.firstPosition + shape.batch
-            let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
-            let kf = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
-            let vf = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
-            var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
-            f32ToF16(&k16, kf, count: kf.count)
-            f32ToF16(&v16, vf, count: vf.count)
+            let (q, k16, v16) = Self.inputsF16(shape, rng: &rng)
             let expected = run(shape, q, k16, v16, pool, .rowAtATime)
             // Blocks of 7 keys take the one-key score path only; of 21, eight keys at a time and the rest.
             for tiling in [AttentionTiling(positions: 3, keys: 7), AttentionTiling(positions: 4, keys: 21)] {
                 ck_attention_set_isa(isa)
                 let got = run(shape, q, k16, v16, pool, tiling)
                 ck_attention_set_isa(3)
-                let mismatch = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+                let mismatch = Self.firstBitDifference(got, expected)
                 #expect(mismatch == nil, "\(shape.testDescription), instruction sets \(isa), \(tiling): first difference at \(mismatch ?? -1)")
             }
         }
@@ -102,13 +109,7 @@ import CKernels
     @Test func tiledOutputIsAMeanOfVisibleValues() {
         let shape = Self.shapes[2]
         var rng = SplitMix64(seed: 4100)
-        let rows = shape.firstPosition + shape.batch
-        let q = randomFloats(shape.batch * shape.heads * shape.headDim, rng: &rng, scale: 3)
-        let kf = randomFloats(rows * shape.kvHeads * shape.headDim, rng: &rng, scale: 3)
-        let vf = randomFloats(rows * shape.kvHeads * shape.valueDim, rng: &rng, scale: 2)
-        var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
-        f32ToF16(&k16, kf, count: kf.count)
-        f32ToF16(&v16, vf, count: vf.count)
+        let (q, k16, v16) = Self.inputsF16(shape, rng: &rng)
         let out = run(shape, q, k16, v16, ThreadPool(threads: 2), .standard)
         for b in 0..<shape.batch {
             let position = shape.firstPosition + b

@@ -2,9 +2,9 @@
 //
 // Written for this project from the GGUF block layouts; the integer arithmetic follows
 // ggml's CPU backend (same activation quantization, same integer sums, float scales applied
-// per block). The AVX2 kernels of the 32-element formats, Q4_K and Q6_K also add their floats
-// in the orders of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so their
-// results are bit-identical to it; Q2_K, Q3_K and Q5_K match it up to float summation order.
+// per block). The AVX2 kernels of the 32-element formats, Q4_K, Q5_K and Q6_K also add their
+// floats in the orders of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so
+// their results are bit-identical to it; Q2_K and Q3_K match it up to float summation order.
 
 #define _GNU_SOURCE
 #include "CKernels.h"
@@ -717,18 +717,21 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q4_K_ord(int64_t 
 CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_ROW); }
 CK_AVX2 static float dot_q4_K_rows4_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_ROWS4); }
 
-CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K *y) {
+// Q5_K in two orders of llama.cpp's AVX2 build. K5_VEC, its vec_dot (up to 7 activation rows):
+// fma(d_x * d_y, 8 int32 lanes, acc) per 256-element block, the min terms in a scalar chain
+// fma(dmin_x * d_y, min term, accm), then the horizontal sum minus accm. K5_TILED, its tiled
+// kernel (8 or more rows): per block, r = d_x * (integer sum), r = fma(-dmin_x, min term, r),
+// acc = fma(r, d_y, acc).
+enum { K5_VEC = 0, K5_TILED = 1 };
+CK_AVX2 static inline __attribute__((always_inline)) float dot_q5_K_ord(int64_t n, const blk_q5_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m1 = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
-    float accm = 0.0f;
+    float accm = 0.0f, accs = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
-        const float d = y[i].d * h2f_hw(x[i].d);
-        const float dmin = y[i].d * h2f_hw(x[i].dmin);
         uint64_t sc, mn;
         unpack_scale_min_k4_words(x[i].scales, &sc, &mn);
-        accm += dmin * (float)k4_min_term(mn, y[i].bsums);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
         __m256i sumi = _mm256_setzero_si256();
@@ -746,10 +749,20 @@ CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K 
             const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), word_bcast(sc16, 2 * j + 1));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        if (order == K5_TILED) {
+            const float r = fmaf(-h2f_hw(x[i].dmin), (float)k4_min_term(mn, y[i].bsums), h2f_hw(x[i].d) * (float)hsum_i32x8(sumi));
+            accs = fmaf(r, y[i].d, accs);
+        } else {
+            const float d = y[i].d * h2f_hw(x[i].d);
+            const float dmin = y[i].d * h2f_hw(x[i].dmin);
+            accm = fmaf(dmin, (float)k4_min_term(mn, y[i].bsums), accm);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        }
     }
-    return hsum_ps(acc) - accm;
+    return order == K5_TILED ? accs : hsum_ps(acc) - accm;
 }
+CK_AVX2 static float dot_q5_K_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K *y) { return dot_q5_K_ord(n, x, y, K5_VEC); }
+CK_AVX2 static float dot_q5_K_tiled_avx2(int64_t n, const blk_q5_K *x, const blk_q8_K *y) { return dot_q5_K_ord(n, x, y, K5_TILED); }
 
 // Q6_K in two orders of llama.cpp's AVX2 build. Q6_VEC, its vec_dot (up to 7 activation rows):
 // fma(d_x * d_y, 8 int32 lanes, acc) per 256-element block, then the horizontal sum. Q6_TILED,
@@ -897,13 +910,13 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_rows4_avx2(
 }
 CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx2(n, x, a, stride, out, 4); }
 
-CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out, const int nc) {
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_ord_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m1 = _mm256_set1_epi8(1);
     __m256 acc[4];
-    float accm[4] = {0, 0, 0, 0};
+    float accm[4] = {0, 0, 0, 0}, accs[4] = {0, 0, 0, 0};
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
@@ -931,12 +944,23 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_avx2(int64_
             }
         }
         for (int c = 0; c < nc; c++) {
-            const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
-            accm[c] += dmin * (float)k4_min_term(mn, y[c][i].bsums);
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+            if (order == K5_TILED) {
+                const float r = fmaf(-xdmin, (float)k4_min_term(mn, y[c][i].bsums), xd * (float)hsum_i32x8(sumi[c]));
+                accs[c] = fmaf(r, y[c][i].d, accs[c]);
+            } else {
+                const float d = y[c][i].d * xd, dmin = y[c][i].d * xdmin;
+                accm[c] = fmaf(dmin, (float)k4_min_term(mn, y[c][i].bsums), accm[c]);
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+            }
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = hsum_ps(acc[c]) - accm[c];
+    for (int c = 0; c < nc; c++) out[c] = order == K5_TILED ? accs[c] : hsum_ps(acc[c]) - accm[c];
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q5_K_ord_avx2(n, x, a, stride, out, nc, K5_VEC);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_tiled_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q5_K_ord_avx2(n, x, a, stride, out, nc, K5_TILED);
 }
 CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out) { gemmn_q5_K_avx2(n, x, a, stride, out, 4); }
 
@@ -1180,6 +1204,9 @@ float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a) {
 }
 float ck_vec_dot_q4_K_q8_K_rows4(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q4_K_rows4_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
+float ck_vec_dot_q5_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q5_K_tiled_avx2(n, w, a), dot_q5_K_scalar(n, w, a));
 }
 float ck_vec_dot_q6_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q6_K_tiled_avx2(n, w, a), dot_q6_K_scalar(n, w, a));
@@ -2121,6 +2148,7 @@ CK_COLS_ENTRY_WIDE(ck_gemm_cols_q6_K, blk_q6_K, dot_q6_K_avx2, dot_q6_K_scalar, 
 CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_K_rows4, blk_q4_K, dot_q4_K_rows4_avx2, dot_q4_K_scalar, gemmn_q4_K_rows4_avx2, gemmn_q4_K_rows4_avx512, ck_x2_none)
 CK_COLS_ENTRY_WIDE(ck_gemm_cols_q6_K_tiled, blk_q6_K, dot_q6_K_tiled_avx2, dot_q6_K_scalar, gemmn_q6_K_tiled_avx2, gemmn_q6_K_tiled_avx512, ck_x2_none)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_avx2, dot_q5_K_scalar, gemmn_q5_K_avx2)
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q5_K_tiled, blk_q5_K, dot_q5_K_tiled_avx2, dot_q5_K_scalar, gemmn_q5_K_tiled_avx2)
 #else
 #define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
 CK_COLS_SIGNATURE(NAME) { CK_COLS_SCALAR(BLK, DOT) }
@@ -2134,6 +2162,7 @@ CK_COLS_ENTRY_DOTS(ck_gemm_cols_q6_K, blk_q6_K, dot_q6_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K_rows4, blk_q4_K, dot_q4_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q6_K_tiled, blk_q6_K, dot_q6_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_K_tiled, blk_q5_K, dot_q5_K_scalar)
 #endif
 static float ck_dot_q2_K_any(int64_t n, const blk_q2_K *x, const void *a) { return ck_vec_dot_q2_K_q8_K(n, x, a); }
 static float ck_dot_q3_K_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K(n, x, a); }

@@ -2,9 +2,9 @@
 //
 // Written for this project from the GGUF block layouts; the integer arithmetic follows
 // ggml's CPU backend (same activation quantization, same integer sums, float scales applied
-// per block). The AVX2 kernels of the 32-element formats, Q4_K, Q5_K and Q6_K also add their
+// per block). The AVX2 kernels of the 32-element formats and of Q3_K to Q6_K also add their
 // floats in the orders of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so
-// their results are bit-identical to it; Q2_K and Q3_K match it up to float summation order.
+// their results are bit-identical to it; Q2_K matches it up to float summation order.
 
 #define _GNU_SOURCE
 #include "CKernels.h"
@@ -441,6 +441,11 @@ CK_AVX2 static inline int hsum_epi32_128(__m128i v) {
     return _mm_cvtsi128_si32(v);
 }
 
+// Sum of the 8 int32 lanes (exact).
+CK_AVX2 static inline int hsum_i32x8(__m256i v) {
+    return hsum_epi32_128(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
 CK_AVX2 static inline float h2f_hw(uint16_t h) { return _cvtsh_ss(h); }
 
 // 16 packed bytes -> 32 bytes: the low nibbles (elements 0..15) then the high nibbles (16..31).
@@ -610,16 +615,21 @@ CK_AVX2 static inline __m128i q3_K_scales_vec(const uint8_t *s) {
     return _mm_sub_epi8(_mm_setr_epi32((int)w0, (int)w1, (int)w2, (int)w3), _mm_set1_epi8(32));
 }
 
-CK_AVX2 static float dot_q3_K_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K *y) {
+// Q3_K in two orders of llama.cpp's AVX2 build. Its vec_dot (up to 7 activation rows):
+// fma(d_x * d_y, 8 int32 lanes, acc) per block, then the horizontal sum, where lane l holds
+// elements 4l..4l+3 of each 32-element vector times their scales, the -4 offsets included (so
+// the offset is taken out in int16 per vector, not with the block's bsums at the end). Its
+// tiled kernel (8 or more rows): per block, acc = fma(d_x * (block's integer sum), d_y, acc).
+enum { Q3_VEC = 0, Q3_TILED = 1 };
+CK_AVX2 static inline __attribute__((always_inline)) float dot_q3_K_ord(int64_t n, const blk_q3_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i m1 = _mm256_set1_epi8(1);
+    const __m256i four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
+    float accs = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
-        const float d = h2f_hw(x[i].d) * y[i].d;
         const __m128i sc = q3_K_scales_vec(x[i].scales);
-        // values are u - 4 with u = q2 | h << 2 in 0..7: subtract 4 * sum(scale * bsum) at the end.
-        const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), _mm256_loadu_si256((const __m256i *)y[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
         __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
         for (int nn = 0; nn < 2; nn++) {
@@ -627,18 +637,20 @@ CK_AVX2 static float dot_q3_K_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K 
             for (int j = 0; j < 4; j++) {
                 const __m256i h = _mm256_slli_epi16(_mm256_and_si256(hm, m1), 2);
                 hm = _mm256_srli_epi16(hm, 1);
-                const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);
+                const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);  // value + 4, 0..7
                 q = _mm256_srli_epi16(q, 2);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * nn + 32 * j));
-                const __m256i p = _mm256_maddubs_epi16(u, yv);
+                const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(u, yv), _mm256_maddubs_epi16(four, yv));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_s8(sc, 4 * nn + j)));
             }
         }
-        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 2));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        if (order == Q3_TILED) accs = fmaf(h2f_hw(x[i].d) * (float)hsum_i32x8(sumi), y[i].d, accs);
+        else acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum_ps(acc);
+    return order == Q3_TILED ? accs : hsum_ps(acc);
 }
+CK_AVX2 static float dot_q3_K_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K *y) { return dot_q3_K_ord(n, x, y, Q3_VEC); }
+CK_AVX2 static float dot_q3_K_tiled_avx2(int64_t n, const blk_q3_K *x, const blk_q8_K *y) { return dot_q3_K_ord(n, x, y, Q3_TILED); }
 
 // pshufb masks on 8 int16 scales: broadcast int16 element k to all 8 positions of a lane.
 static const uint8_t k_word_shuffle[8][16] __attribute__((aligned(16))) = {
@@ -664,10 +676,6 @@ CK_AVX2 static inline int k4_min_term(uint64_t mn, const int16_t *bsums) {
     return hsum_epi32_128(_mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1)));
 }
 
-// Sum of the 8 int32 lanes (exact).
-CK_AVX2 static inline int hsum_i32x8(__m256i v) {
-    return hsum_epi32_128(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
-}
 
 // The min term of the 64-element pair j (sub-blocks 2j, 2j+1).
 static inline int k4_pair_min_term(uint64_t mn, const int16_t *bsums, int j) {
@@ -1204,6 +1212,9 @@ float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a) {
 }
 float ck_vec_dot_q4_K_q8_K_rows4(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q4_K_rows4_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
+float ck_vec_dot_q3_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q3_K_tiled_avx2(n, w, a), dot_q3_K_scalar(n, w, a));
 }
 float ck_vec_dot_q5_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q5_K_tiled_avx2(n, w, a), dot_q5_K_scalar(n, w, a));
@@ -2168,6 +2179,8 @@ static float ck_dot_q2_K_any(int64_t n, const blk_q2_K *x, const void *a) { retu
 static float ck_dot_q3_K_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K(n, x, a); }
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K, blk_q2_K, ck_dot_q2_K_any)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K, blk_q3_K, ck_dot_q3_K_any)
+static float ck_dot_q3_K_tiled_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K_tiled(n, x, a); }
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K_tiled, blk_q3_K, ck_dot_q3_K_tiled_any)
 
 int ck_uses_vnni(void) {
 #if CK_X86

@@ -2,9 +2,9 @@
 //
 // Written for this project from the GGUF block layouts; the integer arithmetic follows
 // ggml's CPU backend (same activation quantization, same integer sums, float scales applied
-// per block). The AVX2 kernels of the 32-element formats and of Q3_K to Q6_K also add their
-// floats in the orders of ggml's AVX2 build (the one llama.cpp's reference outputs come from), so
-// their results are bit-identical to it; Q2_K matches it up to float summation order.
+// per block). The AVX2 kernels also add their floats in the orders of ggml's AVX2 build (the one
+// llama.cpp's reference outputs come from), so their results are bit-identical to it; the
+// K-quants have a second order for the batch shapes that build runs through other kernels.
 
 #define _GNU_SOURCE
 #include "CKernels.h"
@@ -569,21 +569,23 @@ CK_AVX2 static inline __m256i pair_scales_u8(__m128i scales, int p) {
     return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales, _mm_load_si128((const __m128i *)k_pair_shuffle[p])));
 }
 
-CK_AVX2 static float dot_q2_K_avx2(int64_t n, const blk_q2_K *x, const blk_q8_K *y) {
+// Q2_K in two orders of llama.cpp's AVX2 build. Its vec_dot (up to 7 activation rows) keeps
+// the min terms in the lanes: per block acc = fma(-dmin_x * d_y, 8 int32 lanes of min * bsum,
+// acc), then acc = fma(d_x * d_y, 8 int32 lanes of the value sums, acc); the horizontal sum
+// last. Q2_TILED, its tiled kernel (8 or more rows): Q5_K's K5_TILED formula below.
+enum { Q2_VEC = 0, Q2_TILED = 1 };
+CK_AVX2 static inline __attribute__((always_inline)) float dot_q2_K_ord(int64_t n, const blk_q2_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m128i m4 = _mm_set1_epi8(0xF);
     __m256 acc = _mm256_setzero_ps();
-    float accm = 0.0f;
+    float accs = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
-        const float dall = y[i].d * h2f_hw(x[i].d);
-        const float dmin = y[i].d * h2f_hw(x[i].dmin);
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
         const __m128i scl = _mm_and_si128(sc8, m4);
         const __m128i mins = _mm_and_si128(_mm_srli_epi16(sc8, 4), m4);
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
         const __m256i pm = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mins), bs);
-        const int summs = hsum_epi32_128(_mm_add_epi32(_mm256_castsi256_si128(pm), _mm256_extracti128_si256(pm, 1)));
         __m256i sumi = _mm256_setzero_si256();
         for (int nn = 0; nn < 2; nn++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
@@ -595,11 +597,20 @@ CK_AVX2 static float dot_q2_K_avx2(int64_t n, const blk_q2_K *x, const blk_q8_K 
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_u8(scl, 4 * nn + j)));
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
-        accm += dmin * (float)summs;
+        if (order == Q2_TILED) {
+            const float r = fmaf(-h2f_hw(x[i].dmin), (float)hsum_i32x8(pm), h2f_hw(x[i].d) * (float)hsum_i32x8(sumi));
+            accs = fmaf(r, y[i].d, accs);
+        } else {
+            const float dall = y[i].d * h2f_hw(x[i].d);
+            const float dmin = y[i].d * h2f_hw(x[i].dmin);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(-dmin), _mm256_cvtepi32_ps(pm), acc);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(dall), _mm256_cvtepi32_ps(sumi), acc);
+        }
     }
-    return hsum_ps(acc) - accm;
+    return order == Q2_TILED ? accs : hsum_ps(acc);
 }
+CK_AVX2 static float dot_q2_K_avx2(int64_t n, const blk_q2_K *x, const blk_q8_K *y) { return dot_q2_K_ord(n, x, y, Q2_VEC); }
+CK_AVX2 static float dot_q2_K_tiled_avx2(int64_t n, const blk_q2_K *x, const blk_q8_K *y) { return dot_q2_K_ord(n, x, y, Q2_TILED); }
 
 // The 16 scales of a Q3_K block as signed bytes (bias removed), from 32-bit word operations.
 CK_AVX2 static inline __m128i q3_K_scales_vec(const uint8_t *s) {
@@ -729,7 +740,7 @@ CK_AVX2 static float dot_q4_K_rows4_avx2(int64_t n, const blk_q4_K *x, const blk
 // fma(d_x * d_y, 8 int32 lanes, acc) per 256-element block, the min terms in a scalar chain
 // fma(dmin_x * d_y, min term, accm), then the horizontal sum minus accm. K5_TILED, its tiled
 // kernel (8 or more rows): per block, r = d_x * (integer sum), r = fma(-dmin_x, min term, r),
-// acc = fma(r, d_y, acc).
+// acc = fma(r, d_y, acc). The same formula serves Q2_K's tiled order.
 enum { K5_VEC = 0, K5_TILED = 1 };
 CK_AVX2 static inline __attribute__((always_inline)) float dot_q5_K_ord(int64_t n, const blk_q5_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
@@ -1212,6 +1223,9 @@ float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a) {
 }
 float ck_vec_dot_q4_K_q8_K_rows4(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q4_K_rows4_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
+float ck_vec_dot_q2_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q2_K_tiled_avx2(n, w, a), dot_q2_K_scalar(n, w, a));
 }
 float ck_vec_dot_q3_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q3_K_tiled_avx2(n, w, a), dot_q3_K_scalar(n, w, a));
@@ -2179,7 +2193,9 @@ static float ck_dot_q2_K_any(int64_t n, const blk_q2_K *x, const void *a) { retu
 static float ck_dot_q3_K_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K(n, x, a); }
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K, blk_q2_K, ck_dot_q2_K_any)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K, blk_q3_K, ck_dot_q3_K_any)
+static float ck_dot_q2_K_tiled_any(int64_t n, const blk_q2_K *x, const void *a) { return ck_vec_dot_q2_K_q8_K_tiled(n, x, a); }
 static float ck_dot_q3_K_tiled_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K_tiled(n, x, a); }
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K_tiled, blk_q2_K, ck_dot_q2_K_tiled_any)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K_tiled, blk_q3_K, ck_dot_q3_K_tiled_any)
 
 int ck_uses_vnni(void) {

@@ -227,14 +227,14 @@ func columnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
 
 /// How many leading activation rows of a batch of `batch` rows llama.cpp's AVX2 build (the one
 /// the reference outputs come from) multiplies with another kernel than a lone row, and so in
-/// another float order: Q4_K, whose weights it repacks, in full groups of four rows; Q3_K, Q5_K
-/// and Q6_K (not repacked there), in its tiled kernel, all rows of a batch of eight or more.
+/// another float order: Q4_K, whose weights it repacks, in full groups of four rows; Q2_K, Q3_K,
+/// Q5_K and Q6_K (not repacked there), in its tiled kernel, all rows of a batch of eight or more.
 /// Every other format keeps one order for any batch (Q5_0/Q8_0 batches go through llamafile's
 /// kernels, whose order is vec_dot's).
 @inlinable public func batchOrderRows(_ format: QuantFormat, batch: Int) -> Int {
     switch format {
     case .q4_K: return batch - batch % 4
-    case .q3_K, .q5_K, .q6_K: return batch >= 8 ? batch : 0
+    case .q2_K, .q3_K, .q5_K, .q6_K: return batch >= 8 ? batch : 0
     default: return 0
     }
 }
@@ -244,6 +244,7 @@ func columnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
 func batchColumnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
     switch format {
     case .q4_K: return ck_gemm_cols_q4_K_rows4
+    case .q2_K: return ck_gemm_cols_q2_K_tiled
     case .q3_K: return ck_gemm_cols_q3_K_tiled
     case .q5_K: return ck_gemm_cols_q5_K_tiled
     case .q6_K: return ck_gemm_cols_q6_K_tiled
@@ -257,6 +258,7 @@ public func batchVecDot(_ weightFormat: QuantFormat, count: Int, _ w: UnsafeRawP
     guard row < batchOrderRows(weightFormat, batch: batch) else { return vecDot(weightFormat, count: count, w, a) }
     switch weightFormat {
     case .q4_K: return ck_vec_dot_q4_K_q8_K_rows4(Int64(count), w, a)
+    case .q2_K: return ck_vec_dot_q2_K_q8_K_tiled(Int64(count), w, a)
     case .q3_K: return ck_vec_dot_q3_K_q8_K_tiled(Int64(count), w, a)
     case .q5_K: return ck_vec_dot_q5_K_q8_K_tiled(Int64(count), w, a)
     case .q6_K: return ck_vec_dot_q6_K_q8_K_tiled(Int64(count), w, a)

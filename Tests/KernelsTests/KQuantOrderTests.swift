@@ -1,7 +1,7 @@
 import Testing
 import Kernels
 
-/// Q3_K and Q5_K add their floats in the orders of llama.cpp's AVX2 build, checked bit for
+/// Q2_K, Q3_K and Q5_K add their floats in the orders of llama.cpp's AVX2 build, checked bit for
 /// bit against a plain scalar model of those orders (written from the block layouts, one element
 /// at a time): its vec_dot for batches of up to 7 activation rows, its tiled kernel for 8 or more.
 ///
@@ -12,7 +12,7 @@ import Kernels
 /// Tiled: per block r = d_x * integer sum (Q2_K, Q5_K: r = fma(-dmin_x, min term, r)), then
 /// acc = fma(r, d_y, acc).
 @Suite struct KQuantOrderTests {
-    static let formats: [QuantFormat] = [.q3_K, .q5_K]
+    static let formats: [QuantFormat] = [.q2_K, .q3_K, .q5_K]
 
     /// One weight block decoded to integers: element e is `scale[e] * value[e]` times d, minus
     /// `mins[e / 16]` (per 16-element group) times dmin.

@@ -52,7 +52,7 @@ import Kernels
     /// Batched results equal one-at-a-time results bit for bit (the GEMM kernels keep each
     /// column's float operation order), for batch sizes around the 4-column kernel width; the
     /// rows llama.cpp's AVX2 build multiplies in another order within a batch (`batchOrderRows`:
-    /// Q4_K in groups of four, Q3_K/Q5_K/Q6_K from eight rows) equal that order's single dot product, and
+    /// Q4_K in groups of four, Q2_K/Q3_K/Q5_K/Q6_K from eight rows) equal that order's single dot product, and
     /// differ from the lone-row result somewhere (the orders are really distinct).
     @Test(arguments: weightFormats)
     func batchedEqualsSingle(_ f: QuantFormat) {

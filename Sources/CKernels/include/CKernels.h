@@ -119,14 +119,16 @@ void ck_gemm_cols_q6_K(int64_t n, const void *w, size_t row_bytes, int64_t rows,
 // for activation rows in full groups of four (its repacked-weight GEMM adds each 64-element pair
 // of sub-blocks, where its lone-row kernel, ck_vec_dot_q4_K_q8_K, adds whole 256-element blocks),
 // Q6_K in batches of eight rows or more (its tiled kernel: per block, d_x * integer sum, then
-// fused with d_y), and Q3_K and Q5_K the same way (its tiled kernel; with a minimum,
+// fused with d_y), and Q2_K, Q3_K and Q5_K the same way (its tiled kernel; with a minimum,
 // r = fma(-dmin_x, min term, d_x * integer sum), then fma(r, d_y, acc)). Same arguments as above;
 // the scalar fallbacks are the plain dot products.
 float ck_vec_dot_q4_K_q8_K_rows4(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q2_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q3_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q5_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q6_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 void ck_gemm_cols_q4_K_rows4(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q2_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
 void ck_gemm_cols_q3_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
 void ck_gemm_cols_q5_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
 void ck_gemm_cols_q6_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);

@@ -170,7 +170,10 @@ public enum BackendEvent: Sendable, Equatable {
     /// Text of choice `choice`: one generated token (with its logprobs when asked for), or text
     /// released at the end without a token (then `logprobs` is nil and `tokens` is 0).
     case text(choice: Int, text: String, logprobs: TokenLogprobInfo?, tokens: Int)
-    /// Choice `choice` called a function; `index` counts the choice's calls from 0.
+    /// Choice `choice` called a function; `index` counts the choice's calls from 0. The first
+    /// event of an index starts the call (id, name, and its arguments so far, often empty); each
+    /// later event of the same index carries the next fragment of the arguments in
+    /// `call.arguments` (id and name repeated). A call's arguments are its fragments joined.
     case toolCall(choice: Int, index: Int, call: ToolCall)
     /// Choice `choice` is over.
     case finish(choice: Int, reason: ChoiceFinishReason)

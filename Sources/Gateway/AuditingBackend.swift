@@ -88,6 +88,11 @@ struct AuditingBackend: ChatBackend {
         let (stream, continuation) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
         let pump = Task {
             var texts = [String](repeating: "", count: response.choices)
+            var calls = [[ToolCall]](repeating: [], count: response.choices)
+            /// Each choice's text, then its calls.
+            func record() -> [String] {
+                zip(texts, calls).map { text, calls in text + calls.map { "[tool call \($0.name) \($0.arguments)]" }.joined() }
+            }
             var ttft: Double?
             do {
                 for try await event in response.events {
@@ -96,22 +101,27 @@ struct AuditingBackend: ChatBackend {
                         if tokens > 0, ttft == nil { ttft = trace.elapsedMs }
                         if texts.indices.contains(choice) { texts[choice] += text }
                     case .usage(let usage):
-                        finish(texts, usage: usage, ttft: ttft, status: 200, error: nil)
-                    case let .toolCall(choice, _, call):
-                        if texts.indices.contains(choice) { texts[choice] += "[tool call \(call.name) \(call.arguments)]" }
+                        finish(record(), usage: usage, ttft: ttft, status: 200, error: nil)
+                    case let .toolCall(choice, index, call):
+                        guard calls.indices.contains(choice) else { break }
+                        if calls[choice].indices.contains(index) {
+                            calls[choice][index].arguments += call.arguments
+                        } else {
+                            calls[choice].append(call)
+                        }
                     case .finish: break
                     }
                     continuation.yield(event)
                 }
                 // A cancelled pump ends its loop quietly: the client hung up before the end.
                 let cancelled = Task.isCancelled
-                finish(texts, usage: nil, ttft: ttft, status: cancelled ? 499 : 200,
+                finish(record(), usage: nil, ttft: ttft, status: cancelled ? 499 : 200,
                        error: cancelled ? Self.clientLeft : nil)
                 continuation.finish()
             } catch {
                 let cancelled = Task.isCancelled
                 let status = cancelled ? 499 : (error as? BackendError)?.httpStatus ?? 500
-                finish(texts, usage: nil, ttft: ttft, status: status, error: cancelled ? Self.clientLeft : "\(error)")
+                finish(record(), usage: nil, ttft: ttft, status: status, error: cancelled ? Self.clientLeft : "\(error)")
                 continuation.finish(throwing: error)
             }
         }

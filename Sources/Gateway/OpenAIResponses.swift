@@ -166,9 +166,10 @@ struct ResponseShaper {
         ])
     }
 
-    /// A call streamed as OpenAI streams one: a chunk with its id, type and name (arguments
-    /// empty), then a chunk with the arguments.
-    func toolCallChunks(choice: Int, index: Int, call: ToolCall, includeUsage: Bool) -> [TemplateValue] {
+    /// A call streamed as OpenAI streams one: when the event `starts` the call, a chunk with its
+    /// id, type and name (arguments empty); then a chunk with the event's piece of the arguments
+    /// (none for an empty piece).
+    func toolCallChunks(choice: Int, index: Int, call: ToolCall, starts: Bool = true, includeUsage: Bool) -> [TemplateValue] {
         func delta(_ entry: [(String, TemplateValue)]) -> TemplateValue {
             chunk([.object([
                 ("index", .int(choice)),
@@ -176,11 +177,13 @@ struct ResponseShaper {
                 ("logprobs", .null), ("finish_reason", .null),
             ])], usage: includeUsage ? .null : nil)
         }
-        return [
-            delta([("id", .string(call.id)), ("type", "function"),
-                   ("function", .object([("name", .string(call.name)), ("arguments", "")]))]),
-            delta([("function", .object([("arguments", .string(call.arguments))]))]),
-        ]
+        var chunks: [TemplateValue] = []
+        if starts {
+            chunks.append(delta([("id", .string(call.id)), ("type", "function"),
+                                 ("function", .object([("name", .string(call.name)), ("arguments", "")]))]))
+        }
+        if !call.arguments.isEmpty { chunks.append(delta([("function", .object([("arguments", .string(call.arguments))]))])) }
+        return chunks
     }
 
     /// The last chunk when `stream_options.include_usage` is set: no choices, the usage.
@@ -195,4 +198,13 @@ struct ChoiceAccumulator {
     var toolCalls: [ToolCall] = []
     var logprobs: [TokenLogprobInfo] = []
     var finish: ChoiceFinishReason?
+
+    /// A `.toolCall` event: a new call, or the next fragment of the arguments of call `index`.
+    mutating func addToolCall(_ call: ToolCall, index: Int) {
+        if toolCalls.indices.contains(index) {
+            toolCalls[index].arguments += call.arguments
+        } else {
+            toolCalls.append(call)
+        }
+    }
 }

@@ -98,8 +98,8 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                         }
                         choices[choice].text += text
                         if let logprobs { choices[choice].logprobs.append(logprobs) }
-                    case let .toolCall(choice, _, call):
-                        choices[choice].toolCalls.append(call)
+                    case let .toolCall(choice, index, call):
+                        choices[choice].addToolCall(call, index: index)
                     case let .finish(choice, reason):
                         choices[choice].finish = reason
                     case let .usage(u):
@@ -139,6 +139,7 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
             var offsets = [Int](repeating: 0, count: response.choices)
             let templates = (0..<response.choices).map { TextChunkTemplate(shaper: shaper, choice: $0, includeUsage: includeUsage) }
             var sawFirst = false
+            var startedCalls = [Int](repeating: 0, count: response.choices)
             do {
                 for try await event in response.events {
                     switch event {
@@ -156,7 +157,10 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                         }
                         offsets[choice] += text.count
                     case let .toolCall(choice, index, call):
-                        for chunk in shaper.toolCallChunks(choice: choice, index: index, call: call, includeUsage: includeUsage) {
+                        let starts = index >= startedCalls[choice]
+                        if starts { startedCalls[choice] = index + 1 }
+                        for chunk in shaper.toolCallChunks(choice: choice, index: index, call: call, starts: starts,
+                                                           includeUsage: includeUsage) {
                             try await send(chunk)
                         }
                     case let .finish(choice, reason):

@@ -1,4 +1,4 @@
-import Backends
+@testable import Backends
 import ChatTemplates
 import Testing
 
@@ -12,7 +12,8 @@ import Testing
             for p in piece {
                 switch p {
                 case .content(let s): content += s
-                case .call(let c): calls.append(c)
+                case .call(let c), .callStart(let c): calls.append(c)
+                case .arguments(let a): calls[calls.count - 1].arguments += a
                 }
             }
         }
@@ -94,10 +95,13 @@ import Testing
         let complete = Self.runByCharacter("<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n")
         #expect(complete.calls.map(\.name) == ["add"])
         #expect(complete.content == "")
+        // A streamed call cut short keeps what was released (it cannot be taken back).
         let cut = "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": "
         let r = Self.runByCharacter(cut)
-        #expect(r.calls.isEmpty)
-        #expect(r.content == cut)
+        #expect(Self.summary(r) == "|add({\"a\": )")
+        // One that never began its arguments is still content.
+        let early = "<tool_call>\n{\"name\": \"add\", \"arguments\": {"
+        #expect(Self.summary(Self.runByCharacter(early)) == early + "|")
     }
 
     @Test func plainJSONCalls() {
@@ -159,5 +163,82 @@ import Testing
     @Test func unicodeAndEscapesSurvive() {
         let r = Self.runByCharacter("<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Zürich \\\"Nord\\\" 🌧\"}}</tool_call>")
         #expect(r.calls.first?.arguments == "{\"city\": \"Zürich \\\"Nord\\\" 🌧\"}")
+    }
+
+    // MARK: - streamed arguments
+
+    /// Each feed's pieces, written so that calls compare without their random ids.
+    static func steps(_ tokens: [String], names: [String]? = ["get_weather", "add"]) -> [[String]] {
+        var parser = ToolCallParser(toolNames: names)
+        return (tokens.map { parser.feed($0) } + [parser.finish()]).map { pieces in
+            pieces.map { p in
+                switch p {
+                case .content(let s): "text:" + s
+                case .call(let c): "call:\(c.name)(\(c.arguments))"
+                case .callStart(let c): "start:\(c.name)(\(c.arguments))"
+                case .arguments(let a): "args:" + a
+                }
+            }
+        }
+    }
+
+    /// A Qwen call written over several tokens: a start with the name and no arguments as soon
+    /// as the arguments begin, then each token's piece of them, as it arrives.
+    @Test func taggedArgumentsStreamAsTheyAreWritten() {
+        let tokens = ["<tool_call>", "\n{\"name\": \"get_weather\", \"arguments\": {\"", "city", "\": \"", "Par", "is", "\"}}",
+                      "\n</tool_call>"]
+        #expect(Self.steps(tokens) == [
+            [], ["start:get_weather()", "args:{\""], ["args:city"], ["args:\": \""], ["args:Par"], ["args:is"], ["args:\"}"], [], [],
+        ])
+        #expect(Self.run(tokens).calls.map(\.arguments) == ["{\"city\": \"Paris\"}"])
+    }
+
+    /// Plain JSON and Llama 3's python tag stream the same way; parallel calls each start anew.
+    @Test func plainAndPythonTagArgumentsStream() {
+        let plain = Self.steps(["{\"name\": \"add\", \"arguments\": {\"a\"", ": 1,", " \"b\": 2}}", "\n{\"name\": \"add\", \"arguments\": {}}"])
+        #expect(plain == [["start:add()", "args:{\"a\""], ["args:: 1,"], ["args: \"b\": 2}"], ["start:add()", "args:{}"], []])
+        let tagged = Self.steps(["<|python_tag|>{\"name\": \"add\", \"parameters\": {\"a\": ", "3}}", "; {\"name\": \"get_weather\", \"parameters\": {\"city", "\": \"Rome\"}}"])
+        #expect(tagged == [["start:add()", "args:{\"a\": "], ["args:3}"], ["start:get_weather()", "args:{\"city"], ["args:\": \"Rome\"}"], []])
+    }
+
+    /// Only a valid beginning of JSON is released: arguments that break off end the call there,
+    /// and the rest is content; the finish reason then stays the generation's.
+    @Test func brokenArgumentsEndTheStreamedCall() {
+        var parser = ToolCallParser(toolNames: ["add"])
+        var pieces = parser.feed("<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 1, ")
+        #expect(pieces.count == 2)
+        pieces = parser.feed("b: 2}}</tool_call>")
+        #expect(pieces == [.content("b: 2}}</tool_call>")])
+        #expect(parser.lastCallCutShort)
+        // A later whole call clears it.
+        _ = parser.feed("<tool_call>{\"name\": \"add\", \"arguments\": {}}</tool_call>")
+        _ = parser.finish()
+        #expect(!parser.lastCallCutShort)
+    }
+
+    /// The arguments checker accepts exactly the beginnings of valid JSON objects.
+    @Test func jsonPrefixChecker() {
+        func accepted(_ text: String) -> (Int, Bool) {
+            var checker = JSONPrefixCheckerProbe()
+            return checker.run(text)
+        }
+        let valid = [#"{"a": [1, -2.5e+3, 0, true, false, null, {"b": "\u00e9\n"}], "c": {}}"#, #"{ }"#, #"{"x":"ü 🌧"}"#]
+        for text in valid { #expect(accepted(text) == (text.utf8.count, true), "\(text)") }
+        let invalid: [(String, Int)] = [(#"{a"#, 1), (#"{"a" 1"#, 5), (#"{"a": 01"#, 7), (#"{"a": tru }"#, 9), (#"{"a": [1,]}"#, 9),
+                                        (#"{"a": "\q"}"#, 8), (#"{"a": 1}}"#, 8), ("[1]", 0), (#"{"a": -}"#, 7), (#"{"a":1.}"#, 7)]
+        for (text, at) in invalid { #expect(accepted(text) == (at, false), "\(text)") }
+    }
+}
+
+/// Runs the (internal) checker over a text: bytes taken, and whether the text is one whole object.
+struct JSONPrefixCheckerProbe {
+    mutating func run(_ text: String) -> (Int, Bool) {
+        var checker = JSONPrefixChecker()
+        var taken = 0
+        for b in text.utf8 {
+            guard checker.accept(b) else { return (taken, false) }
+            taken += 1
+        }
+        return (taken, checker.isComplete)
     }
 }

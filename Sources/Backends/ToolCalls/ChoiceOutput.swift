@@ -8,6 +8,8 @@ struct ChoiceOutput {
     let continuation: AsyncThrowingStream<BackendEvent, any Error>.Continuation
     private var parser: ToolCallParser?
     private var calls = 0
+    /// The call being streamed (its arguments arrive in pieces).
+    private var streamed: ToolCall?
 
     init(choice: Int, toolNames: [String]?, continuation: AsyncThrowingStream<BackendEvent, any Error>.Continuation) {
         self.choice = choice
@@ -28,7 +30,10 @@ struct ChoiceOutput {
 
     mutating func finish(_ reason: ChoiceFinishReason) {
         if parser != nil { deliver(parser!.finish(), logprobs: nil, tokens: 0) }
-        continuation.yield(.finish(choice: choice, reason: calls > 0 ? .toolCalls : reason))
+        // A call whose arguments broke off keeps the generation's reason (e.g. `length`), as
+        // OpenAI reports a call cut short by max_tokens.
+        let cutShort = parser?.lastCallCutShort ?? false
+        continuation.yield(.finish(choice: choice, reason: calls > 0 && !cutShort ? .toolCalls : reason))
     }
 
     private mutating func deliver(_ pieces: [ToolCallPiece], logprobs: TokenLogprobInfo?, tokens: Int) {
@@ -41,6 +46,15 @@ struct ChoiceOutput {
             case .call(let call):
                 continuation.yield(.toolCall(choice: choice, index: calls, call: call))
                 calls += 1
+                streamed = nil
+            case .callStart(let call):
+                continuation.yield(.toolCall(choice: choice, index: calls, call: call))
+                calls += 1
+                streamed = call
+            case .arguments(let fragment):
+                guard var call = streamed else { continue }
+                call.arguments = fragment
+                continuation.yield(.toolCall(choice: choice, index: calls - 1, call: call))
             }
         }
         if !counted && (tokens > 0 || logprobs != nil) {

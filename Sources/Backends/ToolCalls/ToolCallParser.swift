@@ -6,11 +6,26 @@
 //     ```json fence, as small models often write it).
 // Text that may still become a call is withheld; text that turns out not to be one (malformed
 // JSON, an unknown function, a tag never closed) is released as content, so nothing is lost.
+//
+// A call written `{"name": "<offered fn>", "arguments": {…}}` (the form all three syntaxes use)
+// is streamed: it starts once its arguments object holds a valid first byte past `{`, and then
+// each piece of the arguments is released as soon as it is known to be a valid beginning of JSON.
+// Its arguments are the model's own text, byte for byte, in the streamed and the whole answer
+// alike (both are built from the same pieces; re-serializing would mean holding the object back
+// until it is complete). A started call cannot be taken back: if its arguments break off (not
+// JSON from some byte on, or the output ends first), the call keeps what was released, the rest
+// is content, and `lastCallCutShort` says so. Calls in any other form are parsed whole, their
+// arguments re-serialized compactly as before.
 
 /// A piece of parsed output.
 public enum ToolCallPiece: Sendable, Equatable {
     case content(String)
+    /// A whole call.
     case call(ToolCall)
+    /// A call whose arguments follow in `.arguments` pieces (its own `arguments` is empty).
+    case callStart(ToolCall)
+    /// More of the arguments of the call started last.
+    case arguments(String)
 }
 
 /// The incremental parser of one choice's output.
@@ -19,7 +34,7 @@ public struct ToolCallParser: Sendable {
     static let close = "</tool_call>"
     static let pythonTag = "<|python_tag|>"
 
-    private enum Mode {
+    private enum Mode: Equatable {
         /// Nothing but whitespace seen yet: the output may be a plain-JSON call.
         case start
         case text
@@ -31,7 +46,11 @@ public struct ToolCallParser: Sendable {
         case fencedJSON
         /// After `<|python_tag|>`: the rest of the output is the call.
         case pythonTag
+        /// Inside a streamed call's arguments (then its closing), written in this syntax.
+        case streaming(CallSyntax)
     }
+
+    private enum CallSyntax: Equatable { case tagged, plainJSON, pythonTag }
 
     private var mode = Mode.start
     private var pending = ""
@@ -44,6 +63,15 @@ public struct ToolCallParser: Sendable {
     private var layout = ""
     /// Whether the last call was written as plain JSON (another may follow the same way).
     private var afterPlainCall = false
+    /// The current call cannot be streamed (it is parsed whole when it ends).
+    private var wholeOnly = false
+    /// The streamed call's arguments so far, and whether they are complete.
+    private var checker = JSONPrefixChecker()
+    private var argumentsDone = false
+    /// Whether a call was streamed since the last `<|python_tag|>`.
+    private var streamedAfterPythonTag = false
+    /// Whether the last call's arguments broke off before they were complete.
+    public private(set) var lastCallCutShort = false
 
     /// - Parameter toolNames: the functions the request offers; a call to any other name is
     ///   kept as content. Nil accepts any name.
@@ -78,6 +106,7 @@ public struct ToolCallParser: Sendable {
             guard let first = body.first else { return false }
             if first == "{" || first == "[" {
                 mode = .plainJSON
+                wholeOnly = false
             } else if first == "`" {
                 // A fence line (```, ```json) may open a JSON call; wait until the line is whole.
                 guard let newline = body.firstIndex(of: "\n") else {
@@ -98,6 +127,7 @@ public struct ToolCallParser: Sendable {
             // Plain-JSON calls may follow one another, separated by whitespace.
             if afterPlainCall, atBoundary, let first = pending.first(where: { !$0.isWhitespace }), first == "{" || first == "[" {
                 mode = .plainJSON
+                wholeOnly = false
                 return true
             }
             if let (marker, range) = firstMarker() {
@@ -110,6 +140,8 @@ public struct ToolCallParser: Sendable {
                 }
                 pending = String(pending[range.upperBound...])
                 mode = marker == Self.open ? .tagged : .pythonTag
+                wholeOnly = false
+                streamedAfterPythonTag = false
                 return true
             }
             let keep = atEnd ? 0 : Self.partialMarkerSuffix(pending)
@@ -127,9 +159,16 @@ public struct ToolCallParser: Sendable {
             return false
 
         case .tagged:
+            if let go = startStreaming(.tagged, into: &out, atEnd: atEnd) { return go }
             return stepInTag(into: &out, atEnd: atEnd)
 
+        case .streaming(let syntax):
+            return stepInStreamedCall(syntax, into: &out, atEnd: atEnd)
+
         case .plainJSON:
+            if pending.first(where: { !$0.isWhitespace }) == "{", let go = startStreaming(.plainJSON, into: &out, atEnd: atEnd) {
+                return go
+            }
             switch JSONExtent.scan(pending.utf8) {
             case .complete(let end):
                 let cut = pending.utf8.index(pending.startIndex, offsetBy: end)
@@ -155,9 +194,13 @@ public struct ToolCallParser: Sendable {
             }
 
         case .pythonTag:
+            if let go = startStreaming(.pythonTag, into: &out, atEnd: atEnd) { return go }
             guard atEnd else { return false }
             if let calls = ToolCallDecoding.calls(in: pending[...], names: names) {
                 emit(calls, into: &out)
+            } else if streamedAfterPythonTag {
+                // After streamed calls only separators are layout; anything else is content.
+                if !pending.allSatisfy({ $0.isWhitespace || $0 == ";" || $0 == "," }) { emit(pending, into: &out) }
             } else {
                 emit(Self.pythonTag + pending, into: &out)
             }
@@ -205,6 +248,114 @@ public struct ToolCallParser: Sendable {
         }
         mode = .text
         return true
+    }
+
+    /// Starts streaming the call at the start of `pending` when it opens the way
+    /// `ToolCallHeader` knows and its arguments begin validly. Nil: parse this call whole; false:
+    /// wait for more text.
+    private mutating func startStreaming(_ syntax: CallSyntax, into out: inout [ToolCallPiece], atEnd: Bool) -> Bool? {
+        guard !wholeOnly else { return nil }
+        var text = pending[...]
+        if syntax == .pythonTag { text = text.drop { $0.isWhitespace || $0 == ";" || $0 == "," } }
+        switch ToolCallHeader.match(text, names: names) {
+        case .none:
+            wholeOnly = true
+            return nil
+        case .needMore:
+            if atEnd { wholeOnly = true; return nil }
+            return false
+        case let .call(name, start):
+            let arguments = text.utf8.index(text.startIndex, offsetBy: start)
+            // `{` and one more valid byte: a stray `{a` stays content.
+            var probe = JSONPrefixChecker()
+            var significant = 0
+            for b in pending[arguments...].utf8 where significant < 2 {
+                guard probe.accept(b) else { wholeOnly = true; return nil }
+                if !(b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09) { significant += 1 }
+            }
+            guard significant == 2 else {
+                if atEnd { wholeOnly = true; return nil }
+                return false
+            }
+            out.append(.callStart(ToolCall(name: name, arguments: "")))
+            layout = ""
+            callCount += 1
+            atBoundary = false
+            afterPlainCall = false
+            lastCallCutShort = false
+            checker = JSONPrefixChecker()
+            argumentsDone = false
+            pending = String(pending[arguments...])
+            mode = .streaming(syntax)
+            return true
+        }
+    }
+
+    /// Releases the streamed call's arguments as far as they are valid JSON; once they are
+    /// complete, consumes the call object's `}` and (in a tag) `</tool_call>`.
+    private mutating func stepInStreamedCall(_ syntax: CallSyntax, into out: inout [ToolCallPiece], atEnd: Bool) -> Bool {
+        if !argumentsDone {
+            var taken = 0
+            var broken = false
+            for b in pending.utf8 {
+                if checker.isComplete { break }
+                guard checker.accept(b) else { broken = true; break }
+                taken += 1
+            }
+            if taken > 0 {
+                // A JSON text breaks (or ends) only at an ASCII byte: the cut is between characters.
+                let cut = pending.utf8.index(pending.startIndex, offsetBy: taken)
+                out.append(.arguments(String(pending[..<cut])))
+                pending = String(pending[cut...])
+            }
+            if checker.isComplete {
+                argumentsDone = true
+            } else if broken || atEnd {
+                endStreamedCall(syntax, complete: false)
+                return true
+            } else {
+                return false
+            }
+        }
+        let rest = pending.drop(while: \.isWhitespace)
+        guard let first = rest.first else {
+            guard atEnd else { return false }
+            pending = ""
+            endStreamedCall(syntax, complete: true)
+            return true
+        }
+        // Anything but the object's `}` (more keys, stray text) is content after the call.
+        guard first == "}" else {
+            endStreamedCall(syntax, complete: true)
+            return true
+        }
+        var consumed = rest.index(after: rest.startIndex)
+        if syntax == .tagged {
+            let after = pending[consumed...].drop(while: \.isWhitespace)
+            if after.hasPrefix(Self.close) {
+                consumed = pending.index(after.startIndex, offsetBy: Self.close.count)
+            } else if Self.close.hasPrefix(after), !atEnd {
+                return false  // the closing tag may still come
+            }
+        }
+        pending = String(pending[consumed...])
+        endStreamedCall(syntax, complete: true)
+        return true
+    }
+
+    private mutating func endStreamedCall(_ syntax: CallSyntax, complete: Bool) {
+        lastCallCutShort = !complete
+        atBoundary = complete
+        mode = .text
+        guard complete else { return }
+        switch syntax {
+        case .tagged: break
+        case .plainJSON: afterPlainCall = true
+        case .pythonTag:
+            mode = .pythonTag
+            wholeOnly = false
+            streamedAfterPythonTag = true
+        }
     }
 
     /// After a ```json line at the start: a call object, then the closing fence, is a call;
@@ -271,14 +422,17 @@ public struct ToolCallParser: Sendable {
         layout = ""
         callCount += calls.count
         atBoundary = true
+        lastCallCutShort = false
     }
 
-    /// Adjacent content pieces joined.
+    /// Adjacent content pieces joined, and adjacent argument pieces.
     private static func merged(_ pieces: [ToolCallPiece]) -> [ToolCallPiece] {
         var out: [ToolCallPiece] = []
         for piece in pieces {
             if case .content(let b) = piece, case .content(let a)? = out.last {
                 out[out.count - 1] = .content(a + b)
+            } else if case .arguments(let b) = piece, case .arguments(let a)? = out.last {
+                out[out.count - 1] = .arguments(a + b)
             } else {
                 out.append(piece)
             }

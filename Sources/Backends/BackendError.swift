@@ -13,6 +13,9 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The model was unloaded or the server is stopping.
     case unavailable(String)
     case internalError(String)
+    /// The output reached a point where the request's grammar (response_format, `grammar`, a
+    /// forced tool call; named by `param`) allows no token of the model's vocabulary.
+    case grammarDeadEnd(String, param: String?)
 
     public var description: String {
         switch self {
@@ -21,7 +24,7 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
                 ? "The model '\(name)' does not exist or is not served here."
                 : "The model '\(name)' does not exist or is not served here; this server has: \(available.joined(separator: ", "))."
         case let .invalidRequest(message, _), let .contextLengthExceeded(message), let .busy(message, _),
-             let .unavailable(message), let .internalError(message):
+             let .unavailable(message), let .internalError(message), let .grammarDeadEnd(message, _):
             message
         case let .loadFailed(model, reason):
             "The model '\(model)' could not be loaded: \(reason)"
@@ -34,7 +37,9 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
         case .modelNotFound: 404
         case .invalidRequest, .contextLengthExceeded: 400
         case .busy: 429
-        case .loadFailed, .internalError: 500
+        // Not the client's fault as far as the server can tell (its grammar compiled, and with
+        // sampling another draw may get through), and not a valid answer either: a server error.
+        case .loadFailed, .internalError, .grammarDeadEnd: 500
         case .unavailable: 503
         }
     }
@@ -44,7 +49,7 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
         switch self {
         case .modelNotFound, .invalidRequest, .contextLengthExceeded: "invalid_request_error"
         case .busy: "rate_limit_error"
-        case .loadFailed, .internalError, .unavailable: "server_error"
+        case .loadFailed, .internalError, .unavailable, .grammarDeadEnd: "server_error"
         }
     }
 
@@ -55,6 +60,7 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
         case .contextLengthExceeded: "context_length_exceeded"
         case .busy: "rate_limit_exceeded"
         case .invalidRequest: nil
+        case .grammarDeadEnd: "grammar_dead_end"
         case .loadFailed, .internalError, .unavailable: nil
         }
     }
@@ -62,7 +68,7 @@ public enum BackendError: Error, Equatable, CustomStringConvertible, Sendable {
     public var param: String? {
         switch self {
         case .modelNotFound: "model"
-        case let .invalidRequest(_, param): param
+        case let .invalidRequest(_, param), let .grammarDeadEnd(_, param): param
         case .contextLengthExceeded: "messages"
         default: nil
         }

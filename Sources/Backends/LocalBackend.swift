@@ -106,7 +106,11 @@ public actor LocalBackend: ChatBackend {
         // Tools are offered (through the template) and parsed unless tool_choice is "none".
         let tools = request.toolChoice == .none ? nil : request.tools.flatMap { $0.isEmpty ? nil : $0 }
         var parameters = request.parameters
-        if let grammar = try Self.forcedCallGrammar(request, tools: tools) { parameters.grammar = .gbnf(grammar) }
+        var constraint = Self.constraint(of: parameters.grammar)
+        if let grammar = try Self.forcedCallGrammar(request, tools: tools) {
+            parameters.grammar = .gbnf(grammar)
+            constraint = OutputConstraint(name: "the forced tool call", param: "tool_choice")
+        }
         let engine = try await engine(for: spec)
         let prompt: [Int]
         do {
@@ -118,7 +122,26 @@ public actor LocalBackend: ChatBackend {
         }
         let names = tools.map { $0.compactMap { ToolFunction(tool: $0)?.name } }
         return try start(spec: spec, engine: engine, model: request.model, prompts: [prompt], parameters: parameters, n: request.n,
-                         toolNames: names)
+                         toolNames: names, constraint: constraint)
+    }
+
+    /// What constrains the output, in the request's terms (for a grammar dead end's message).
+    struct OutputConstraint: Sendable {
+        var name: String
+        var param: String?
+
+        func deadEnd(afterTokens n: Int) -> BackendError {
+            .grammarDeadEnd("The model could not continue within \(name): after \(n) generated tokens no token of its vocabulary "
+                            + "fits what it requires next, so the output cannot be completed validly.", param: param)
+        }
+    }
+
+    static func constraint(of grammar: GrammarSpec?) -> OutputConstraint {
+        switch grammar {
+        case .jsonSchema?: OutputConstraint(name: "the JSON schema of 'response_format'", param: "response_format")
+        case .jsonObject?: OutputConstraint(name: "'response_format' json_object", param: "response_format")
+        case .gbnf?, nil: OutputConstraint(name: "the 'grammar'", param: "grammar")
+        }
     }
 
     /// With tool_choice "required" or a named function, the grammar that makes the output a call.
@@ -283,7 +306,7 @@ public actor LocalBackend: ChatBackend {
 
     private func start(
         spec: LocalModelSpec, engine: Engine, model: String, prompts: [[Int]], parameters: GenerateParameters, n: Int,
-        toolNames: [String]? = nil
+        toolNames: [String]? = nil, constraint: OutputConstraint? = nil
     ) throws -> BackendResponse {
         guard n >= 1 else { throw BackendError.invalidRequest("n must be at least 1, got \(n).", param: "n") }
         guard !prompts.isEmpty else { throw BackendError.invalidRequest("The prompt is empty.", param: "prompt") }
@@ -301,7 +324,8 @@ public actor LocalBackend: ChatBackend {
             throw BackendError(error)
         }
         began(spec.id)
-        let events = Self.merge(tasks, engine: engine, promptTokens: prompts.map(\.count), toolNames: toolNames) { [weak self] in
+        let events = Self.merge(tasks, engine: engine, promptTokens: prompts.map(\.count), toolNames: toolNames,
+                                constraint: constraint ?? Self.constraint(of: parameters.grammar)) { [weak self] in
             await self?.ended(spec.id)
         }
         let scheduler = engine.scheduler
@@ -312,10 +336,11 @@ public actor LocalBackend: ChatBackend {
     }
 
     /// Interleaves the tasks' events as choices, then reports usage. With `toolNames`, each
-    /// choice's text goes through a tool-call parser. Ending the consumer cancels every task.
+    /// choice's text goes through a tool-call parser. Ending the consumer cancels every task. A
+    /// choice that meets a grammar dead end fails the whole answer (no `stop` for invalid output).
     static func merge(
         _ tasks: [SchedulerTask], engine: Engine, promptTokens: [Int], toolNames: [String]? = nil,
-        onEnd: @escaping @Sendable () async -> Void
+        constraint: OutputConstraint = constraint(of: nil), onEnd: @escaping @Sendable () async -> Void
     ) -> AsyncThrowingStream<BackendEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
         let tokenizer = engine.model.tokenizer
@@ -335,6 +360,7 @@ public actor LocalBackend: ChatBackend {
                                 case .text(let s):
                                     output.text(s, logprobs: nil, tokens: 0)
                                 case .finished(let r):
+                                    if r.finishReason == .grammarDeadEnd { throw constraint.deadEnd(afterTokens: r.completionTokens) }
                                     if r.finishReason != .cancelled {
                                         output.finish(r.finishReason == .length ? .length : .stop)
                                     }

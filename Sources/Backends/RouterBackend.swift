@@ -116,7 +116,9 @@ public final class RouterBackend: ChatBackend {
     /// Whether a failure lets the next backend try: the backend is down, overloaded or broken,
     /// or does not have the model. A request that is wrong for every backend (400) is not retried.
     static func mayFallBack(_ error: BackendError) -> Bool {
-        error.httpStatus >= 500 || error.httpStatus == 429 || error.httpStatus == 404
+        // A grammar dead end says nothing about the backend's health.
+        if case .grammarDeadEnd = error { return false }
+        return error.httpStatus >= 500 || error.httpStatus == 429 || error.httpStatus == 404
     }
 
     private func route(_ model: String, start: (any ChatBackend) async throws -> BackendResponse) async throws -> BackendResponse {

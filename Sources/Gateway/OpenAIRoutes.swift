@@ -42,7 +42,13 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
         let body = try OpenAIRequests.chat(try await Self.fields(request, context: context))
         let response = try await backend.chat(body.request)
         let shaper = ResponseShaper(kind: .chat, model: response.model, logprobs: body.request.parameters.logprobs)
-        return try await respond(response, shaper: shaper, stream: body.stream, includeUsage: body.includeUsage, start: start)
+        let forcedCall = switch body.request.toolChoice {
+        case .required, .function: true
+        case .auto, .none: false
+        }
+        let constrained = body.request.parameters.grammar != nil || forcedCall
+        return try await respond(response, shaper: shaper, stream: body.stream, includeUsage: body.includeUsage, start: start,
+                                 wholeBeforeStatus: constrained)
     }
 
     func completion(_ request: Request, context: Context) async throws -> Response {
@@ -64,10 +70,22 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
     }
 
     private func respond(
-        _ response: BackendResponse, shaper: ResponseShaper, stream: Bool, includeUsage: Bool, start: ContinuousClock.Instant
+        _ response: BackendResponse, shaper: ResponseShaper, stream: Bool, includeUsage: Bool, start: ContinuousClock.Instant,
+        wholeBeforeStatus: Bool = false
     ) async throws -> Response {
         if stream {
             return streamed(response, shaper: shaper, includeUsage: includeUsage, start: start)
+        }
+        // Constrained output (response_format, grammar, a forced tool call) may meet a grammar
+        // dead end after its first token; such an answer is not valid, and a client that did not
+        // stream must get an error status for it, not an error object in a 200 body. So its status
+        // line waits for the whole answer. The price: a client that hangs up meanwhile is not
+        // noticed (no heartbeat can be written before the status), and its generation runs to its
+        // end, which max_tokens and the context bound.
+        if wholeBeforeStatus {
+            let metrics = self.metrics
+            let whole = try await Self.wholeAnswer(response) { metrics.timeToFirstToken(Self.seconds(since: start)) }
+            return collected(whole, shaper: shaper, start: start, sawFirstToken: true)
         }
         // The status line waits for the first event, so a failure before any output (a model
         // failing in prefill, a remote's stream breaking) gets its own status instead of 200.
@@ -79,14 +97,15 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
     /// second (JSON allows leading whitespace) so that a client that hung up is noticed and its
     /// generation cancelled instead of running to the end. A failure after the first event
     /// (rare) can then only be reported as an error object in a 200 body.
-    private func collected(_ response: BackendResponse, shaper: ResponseShaper, start: ContinuousClock.Instant) -> Response {
+    private func collected(_ response: BackendResponse, shaper: ResponseShaper, start: ContinuousClock.Instant,
+                           sawFirstToken: Bool = false) -> Response {
         let metrics = self.metrics
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
             var finished = false
             defer { if !finished { response.cancel() } }
             var choices = [ChoiceAccumulator](repeating: ChoiceAccumulator(), count: response.choices)
             var usage = BackendUsage(promptTokens: 0, completionTokens: 0)
-            var sawFirst = false
+            var sawFirst = sawFirstToken
             var lastBeat = ContinuousClock.now
             do {
                 for try await event in response.events {
@@ -178,6 +197,28 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
             metrics.latency(Self.seconds(since: start))
             try await writer.finish(nil)
         })
+    }
+
+    /// Every event of an answer, gathered before anything is sent (a failure is thrown here);
+    /// `firstToken` runs when the first generated token arrives.
+    static func wholeAnswer(_ response: BackendResponse, firstToken: () -> Void) async throws -> BackendResponse {
+        var events: [BackendEvent] = []
+        var sawFirst = false
+        try await withTaskCancellationHandler {
+            for try await event in response.events {
+                if !sawFirst, case .text(_, _, _, let tokens) = event, tokens > 0 {
+                    sawFirst = true
+                    firstToken()
+                }
+                events.append(event)
+            }
+        } onCancel: {
+            response.cancel()
+        }
+        let (stream, continuation) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
+        for event in events { continuation.yield(event) }
+        continuation.finish()
+        return BackendResponse(model: response.model, choices: response.choices, promptTokens: response.promptTokens, events: stream)
     }
 
     static func json(_ value: TemplateValue, status: HTTPResponse.Status = .ok) -> Response {

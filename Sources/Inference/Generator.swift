@@ -106,13 +106,13 @@ public struct Generator<Source: LogitsSource> {
             sampled += 1
             if firstTokenAt == nil { firstTokenAt = clock.now }
 
-            if endOfGeneration.contains(token) {
+            if sampler.grammarDeadEnd || endOfGeneration.contains(token) {
                 let rest = stops.append(decoder.finish()) + stops.finish()
                 if !rest.isEmpty {
                     text += rest
                     try onEvent(.text(rest))
                 }
-                finish = .stop
+                finish = sampler.grammarDeadEnd ? .grammarDeadEnd : .stop
                 break
             }
 

@@ -23,6 +23,8 @@ public enum FinishReason: String, Sendable, Equatable {
     case length
     /// The surrounding task was cancelled.
     case cancelled
+    /// The grammar allows no token at this point: the output cannot be completed within it.
+    case grammarDeadEnd = "grammar_dead_end"
 }
 
 /// One generated token as it streams out.

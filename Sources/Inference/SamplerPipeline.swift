@@ -18,6 +18,9 @@ public struct SamplerPipeline: Sendable {
     private var candidates = SamplerCandidates()
     /// The grammar the output follows, when the parameters have one.
     public private(set) var grammar: GrammarConstraint?
+    /// Set when the grammar allowed no token at all where it cannot end: the output cannot go on
+    /// within it, and the id `sample` returned then is not to be used.
+    public private(set) var grammarDeadEnd = false
 
     /// A pipeline for `parameters`, which are validated first. A grammar in the parameters needs
     /// `grammarVocabulary`, the bytes of every token.
@@ -97,10 +100,14 @@ public struct SamplerPipeline: Sendable {
     }
 
     /// Draws again with every token the grammar does not allow at -infinity. With no allowed
-    /// token at all (a grammar no token can continue) it returns an end-of-generation id.
+    /// token at all (a grammar no token can continue) it returns an end-of-generation id and
+    /// sets `grammarDeadEnd` unless the grammar could end there.
     private mutating func sampleMasked(_ logits: UnsafeBufferPointer<Float>) -> Int {
         let mask = grammar!.allowedTokens()
-        guard !mask.isEmpty else { return grammar!.vocabulary.endOfGeneration.first ?? 0 }
+        guard !mask.isEmpty else {
+            grammarDeadEnd = !grammar!.canEnd
+            return grammar!.vocabulary.endOfGeneration.first ?? 0
+        }
         if scratch.count != logits.count {
             scratch = [Float](repeating: 0, count: logits.count)
         }

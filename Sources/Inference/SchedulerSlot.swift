@@ -153,10 +153,10 @@ struct SequenceState {
         var out = Step()
         let token = sampler.sample(logits)
         if firstTokenAt == nil { firstTokenAt = now }
-        if endOfGeneration.contains(token) {
+        if sampler.grammarDeadEnd || endOfGeneration.contains(token) {
             let rest = stops.append(decoder.finish()) + stops.finish()
             if !rest.isEmpty { emit(.text(rest)) }
-            out.finish = .stop
+            out.finish = sampler.grammarDeadEnd ? .grammarDeadEnd : .stop
             return out
         }
         sampler.accept(token)

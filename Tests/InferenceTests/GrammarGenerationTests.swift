@@ -71,6 +71,27 @@ struct GrammarSamplingTests {
         #expect(result.finishReason == .stop)
     }
 
+    /// A grammar that needs a character no token has ("q") stops the output where it is stuck,
+    /// with its own finish reason, not `stop`: "a" fits, then nothing does.
+    @Test func aGrammarDeadEndIsItsOwnFinishReason() throws {
+        var p = GenerateParameters.greedy
+        p.grammar = .gbnf("root ::= \"a\" \"q\"")
+        p.maxTokens = 50
+        let pieces = Self.pieces
+        var generator = try Generator(
+            source: FixedFavouriteSource(vocabularySize: 9, favourite: 5), parameters: p, endOfGeneration: [Self.eos],
+            detokenize: { pieces[$0] })
+        let result = try generator.generate(prompt: [0])
+        #expect(result.text == "a")
+        #expect(result.finishReason == .grammarDeadEnd)
+        // Where the grammar may end, no token fitting is the end, not a dead end.
+        p.grammar = .gbnf("root ::= \"a\"")
+        var sampler = try SamplerPipeline(parameters: p, vocabularySize: 9, grammarVocabulary: Self.vocabulary)
+        sampler.accept(0)
+        #expect(sampler.sample([Float](repeating: 0, count: 9)) == Self.eos)
+        #expect(!sampler.grammarDeadEnd)
+    }
+
     @Test func badGrammarsAreInvalidParameters() throws {
         var p = GenerateParameters.greedy
         p.grammar = .jsonSchema(#"{"type":"string","not":{}}"#)

@@ -375,3 +375,183 @@ void ck_f16_tile_value_sum(int64_t rows, int64_t lanes, const float *v, size_t v
 #endif
     tile_value_sum_scalar(rows, lanes, 0, v, v_stride, lo, hi, weight, rescale, grew, w_stride, acc, acc_stride);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Block attention as llama.cpp's tiled CPU flash attention, the kernel it runs for a batch of 64
+// or more query rows: keys in blocks of 64 aligned to cache row 0, F32 query and keys (each
+// score one FMA chain over the head dimension), the block's maximum folded into the running one
+// (rescaling by expf of the difference), its weights from the vectorized exp below and summed
+// eight lanes at a time in a fixed tree into a double, and an F32 value sum, one FMA per key.
+
+#define CKA_BLOCK 64
+
+// exp(x) as llama.cpp's AVX2 build computes it inside its softmax: x = n ln2 + b with n rounded
+// to an integer (shift trick), ln2 split in two parts; exp(b) by a degree-5 polynomial in b
+// evaluated as (c5 b + c4) u + (c3 b + c2), times u, plus c1 b (u = b b); 2^n put in the exponent
+// bits, with a slower scaling where |n| > 126 so that results underflow or overflow cleanly.
+// One lane; the AVX2 version below does the same operations eight lanes at a time.
+static inline uint32_t cka_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+static inline float cka_float(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+
+static const float cka_exp_shift = 0x1.8p23f, cka_log2e = 0x1.715476p+0f;
+static const float cka_ln2_hi = 0x1.62e4p-1f, cka_ln2_lo = 0x1.7f7d1cp-20f;
+static const float cka_c1 = 0x1.ffffecp-1f, cka_c2 = 0x1.fffdb6p-2f, cka_c3 = 0x1.555e66p-3f;
+static const float cka_c4 = 0x1.573e2ep-5f, cka_c5 = 0x1.0e4020p-7f;
+
+static float block_exp_scalar(float x) {
+    const float z = fmaf(x, cka_log2e, cka_exp_shift);
+    const float n = z - cka_exp_shift;
+    const float b = fmaf(-n, cka_ln2_lo, fmaf(-n, cka_ln2_hi, x));
+    const uint32_t e = cka_bits(z) << 23;
+    const float k = cka_float(e + cka_bits(1.0f));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(cka_c5, b, cka_c4), u, fmaf(cka_c3, b, cka_c2)), u, cka_c1 * b);
+    const float an = fabsf(n);
+    if (!(an > 126.0f)) return fmaf(j, k, k);
+    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    const float s1 = cka_float(g + 0x7f000000u), s2 = cka_float(e - g);
+    if (an > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+// The 64 weights exp(score - max) of a block and their sum: per eight lanes
+// ((w0 + w4) + (w2 + w6)) + ((w1 + w5) + (w3 + w7)) in float, the eights added in double.
+static double block_weights_scalar(float *w, float max) {
+    double sum = 0;
+    for (int g = 0; g < CKA_BLOCK; g += 8) {
+        float *x = w + g;
+        for (int i = 0; i < 8; i++) x[i] = block_exp_scalar(x[i] - max);
+        sum += (double)(((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7])));
+    }
+    return sum;
+}
+
+static void block_scores_scalar(int64_t dk, const float *q, const float *kt, float *w) {
+    for (int i = 0; i < CKA_BLOCK; i++) {
+        float s = 0;
+        for (int64_t d = 0; d < dk; d++) s = fmaf(kt[d * CKA_BLOCK + i], q[d], s);
+        w[i] = s;
+    }
+}
+
+static void block_values_scalar(int64_t dv, const float *v, size_t v_stride, const float *w, int64_t from, int64_t to, float *acc) {
+    for (int64_t i = from; i < to; i++)
+        for (int64_t d = 0; d < dv; d++) acc[d] = fmaf(v[(size_t)i * v_stride + d], w[i], acc[d]);
+}
+
+#if CKA_X86
+CKA_AVX2 static inline __m256 block_exp_avx2(__m256 x) {
+    const __m256 shift = _mm256_set1_ps(cka_exp_shift);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(cka_log2e), shift);
+    const __m256 n = _mm256_sub_ps(z, shift);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(cka_ln2_lo), _mm256_fnmadd_ps(n, _mm256_set1_ps(cka_ln2_hi), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+    const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+    const __m256 big = _mm256_cmp_ps(an, _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(cka_c5), b, _mm256_set1_ps(cka_c4)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(cka_c3), b, _mm256_set1_ps(cka_c2))),
+        u, _mm256_mul_ps(_mm256_set1_ps(cka_c1), b));
+    const __m256 normal = _mm256_fmadd_ps(j, k, k);
+    if (!_mm256_movemask_ps(big)) return normal;
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 huge = _mm256_cmp_ps(an, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
+    const __m256 scaled = _mm256_blendv_ps(normal, _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1), big);
+    return _mm256_blendv_ps(scaled, _mm256_mul_ps(s1, s1), huge);
+}
+
+CKA_AVX2 static double block_weights_avx2(float *w, float max) {
+    const __m256 m = _mm256_set1_ps(max);
+    double sum = 0;
+    for (int g = 0; g < CKA_BLOCK; g += 8) {
+        const __m256 x = block_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(w + g), m));
+        _mm256_storeu_ps(w + g, x);
+        __m128 h = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_movehdup_ps(h));
+        sum += (double)_mm_cvtss_f32(h);
+    }
+    return sum;
+}
+
+CKA_AVX2 static void block_scores_avx2(int64_t dk, const float *q, const float *kt, float *w) {
+    __m256 acc[CKA_BLOCK / 8];
+    for (int l = 0; l < CKA_BLOCK / 8; l++) acc[l] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < dk; d++) {
+        const __m256 qd = _mm256_set1_ps(q[d]);
+        const float *row = kt + d * CKA_BLOCK;
+        for (int l = 0; l < CKA_BLOCK / 8; l++) acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8 * l), qd, acc[l]);
+    }
+    for (int l = 0; l < CKA_BLOCK / 8; l++) _mm256_storeu_ps(w + 8 * l, acc[l]);
+}
+
+CKA_AVX2 static void block_values_avx2(int64_t dv, const float *v, size_t v_stride, const float *w, int64_t from, int64_t to, float *acc) {
+    int64_t d = 0;
+    for (; d + 32 <= dv; d += 32) {
+        __m256 a0 = _mm256_loadu_ps(acc + d), a1 = _mm256_loadu_ps(acc + d + 8);
+        __m256 a2 = _mm256_loadu_ps(acc + d + 16), a3 = _mm256_loadu_ps(acc + d + 24);
+        for (int64_t i = from; i < to; i++) {
+            const float *vr = v + (size_t)i * v_stride + d;
+            const __m256 wi = _mm256_set1_ps(w[i]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(vr), wi, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(vr + 8), wi, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(vr + 16), wi, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(vr + 24), wi, a3);
+        }
+        _mm256_storeu_ps(acc + d, a0); _mm256_storeu_ps(acc + d + 8, a1);
+        _mm256_storeu_ps(acc + d + 16, a2); _mm256_storeu_ps(acc + d + 24, a3);
+    }
+    for (; d + 8 <= dv; d += 8) {
+        __m256 a = _mm256_loadu_ps(acc + d);
+        for (int64_t i = from; i < to; i++) a = _mm256_fmadd_ps(_mm256_loadu_ps(v + (size_t)i * v_stride + d), _mm256_set1_ps(w[i]), a);
+        _mm256_storeu_ps(acc + d, a);
+    }
+    if (d < dv) block_values_scalar(dv - d, v + d, v_stride, w, from, to, acc + d);
+}
+#endif
+
+void ck_f16_rows_to_f32_transposed64(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst) {
+    for (int64_t r = 0; r < CKA_BLOCK; r++) {
+        const uint16_t *s = src + (size_t)r * src_stride;
+        for (int64_t c = 0; c < width; c++) dst[c * CKA_BLOCK + r] = r < rows ? ck_h2f(s[c]) : 0.0f;
+    }
+}
+
+void ck_attention_block64_row(int64_t dk, int64_t dv, const float *q, const float *kt, const float *v, size_t v_stride,
+                              int64_t from, int64_t to, float scale, float *max, float *sum, float *acc) {
+    if (from >= to) return;
+    float w[CKA_BLOCK] __attribute__((aligned(32)));
+#if CKA_X86
+    const int avx2 = cka_avx2();
+    if (avx2) block_scores_avx2(dk, q, kt, w); else
+#endif
+    block_scores_scalar(dk, q, kt, w);
+    float block_max = -INFINITY;
+    for (int i = 0; i < CKA_BLOCK; i++) {
+        w[i] = (i >= from && i < to) ? w[i] * scale : -INFINITY;
+        block_max = fmaxf(block_max, w[i]);
+    }
+    if (block_max == -INFINITY) return;
+    const float old = *max, m = fmaxf(old, block_max);
+    if (m > old) {
+        const float r = expf(old - m);
+        for (int64_t d = 0; d < dv; d++) acc[d] *= r;
+        *sum *= r;
+    }
+    *max = m;
+    double s;
+#if CKA_X86
+    if (avx2) s = block_weights_avx2(w, m); else
+#endif
+    s = block_weights_scalar(w, m);
+    *sum = (float)((double)*sum + s);
+#if CKA_X86
+    if (avx2) { block_values_avx2(dv, v, v_stride, w, from, to, acc); return; }
+#endif
+    block_values_scalar(dv, v, v_stride, w, from, to, acc);
+}

@@ -30,10 +30,13 @@ public enum Perplexity {
     ///   - tokens: the text's token ids, tokenized once (with or without a leading BOS: the first
     ///     token of each chunk is overwritten by `bos` when one is given).
     ///   - bos: the BOS id when the model adds one (`tokenizer.ggml.add_bos_token`), else nil.
-    ///   - batch: tokens per forward call in the scored half (bounds the logits memory to
-    ///     `batch * vocabulary` floats).
+    ///
+    /// Each chunk runs as one forward call, as llama.cpp evaluates it: the model's results for a
+    /// token depend on how many tokens are evaluated with it (llama.cpp switches attention and
+    /// matmul kernels with the batch), so splitting a chunk differently would change the bits.
+    /// The logits of the scored half are kept: `context / 2 * vocabulary` floats.
     public static func evaluate(
-        model: any LanguageModel, tokens: [Int], context: Int, bos: Int?, batch: Int = 64,
+        model: any LanguageModel, tokens: [Int], context: Int, bos: Int?,
         cacheElement: KVCacheElement = .f16, progress: ((Progress) -> Void)? = nil
     ) throws -> Result {
         guard context >= 4 else { throw PerplexityError.contextTooSmall(context) }
@@ -41,7 +44,6 @@ public enum Perplexity {
         let chunks = tokens.count / context
         let first = context / 2
         let vocab = model.config.vocabularySize
-        let step = max(1, batch)
         let cache = try KVCache(config: model.config, capacity: context, element: cacheElement)
         var logits: [Float] = []
         var nll = 0.0, nll2 = 0.0
@@ -51,23 +53,16 @@ public enum Perplexity {
             var ids = Array(tokens[(chunk * context)..<((chunk + 1) * context)])
             if let bos { ids[0] = bos }
             cache.reset()
-            // Unscored first half: fill the cache only.
-            try model.forward(tokens: Array(ids[0..<first]), cache: cache, logits: .none, into: &logits)
-            // Scored second half: logits at position j predict ids[j + 1].
-            var j = first
-            while j < context - 1 {
-                let n = min(step, context - 1 - j)
-                try model.forward(tokens: Array(ids[j..<(j + n)]), cache: cache, logits: .all, into: &logits)
-                logits.withUnsafeBufferPointer { rows in
-                    for r in 0..<n {
-                        let v = -logSoftmax(rows.baseAddress! + r * vocab, count: vocab, at: ids[j + r + 1])
-                        nll += v
-                        nll2 += v * v
-                    }
+            // Logits at positions first ..< context: position j predicts ids[j + 1]; the last is unscored.
+            try model.forward(tokens: ids, cache: cache, logits: .lastRows(context - first), into: &logits)
+            logits.withUnsafeBufferPointer { rows in
+                for j in first..<(context - 1) {
+                    let v = -logSoftmax(rows.baseAddress! + (j - first) * vocab, count: vocab, at: ids[j + 1])
+                    nll += v
+                    nll2 += v * v
                 }
-                count += n
-                j += n
             }
+            count += context - 1 - first
             progress?(Progress(chunk: chunk + 1, chunks: chunks, ppl: exp(nll / Double(count))))
         }
 

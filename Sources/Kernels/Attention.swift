@@ -23,6 +23,9 @@ import Darwin
 /// - `window`: sliding-window size (a token sees itself and the `window - 1` before it), or nil.
 /// - `tiling`: how a prefill batch groups its rows (see `AttentionTiling`); the results do not
 ///   depend on it.
+/// - `stepRows`: how many query rows llama.cpp would evaluate in this step (its micro-batch, at
+///   most 512 by default; 0 when unknown). From `llamaCppBlockAttentionMinimumRows` on, an F16
+///   cache at `.llamaCpp` precision runs `blockPrefillAttention`, llama.cpp's tiled kernel.
 ///
 /// Work items are (token, KV head, piece of the span): the query heads sharing a KV head run
 /// back to back over the same cached rows (hot in cache), and when there are too few (token, KV head)
@@ -35,7 +38,7 @@ public func attention(
     output: UnsafeMutablePointer<Float>, queries: UnsafePointer<Float>, batch: Int, firstPosition: Int,
     keys: UnsafeRawPointer, values: UnsafeRawPointer, format: QuantFormat,
     heads: Int, kvHeads: Int, headDim: Int, valueDim: Int, scale: Float, window: Int?, pool: ThreadPool,
-    tiling: AttentionTiling = .standard
+    tiling: AttentionTiling = .standard, stepRows: Int = 0
 ) {
     precondition(format == .f16 || format == .f32, "attention: the KV cache must be F16 or F32, not \(format)")
     precondition(heads % kvHeads == 0, "attention: \(heads) heads are not a multiple of \(kvHeads) KV heads")
@@ -56,6 +59,11 @@ public func attention(
     let geometry = AttentionGeometry(
         heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
         keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
+    if format == .f16 && attentionPrecision == .llamaCpp && stepRows >= llamaCppBlockAttentionMinimumRows {
+        blockPrefillAttention(geometry, output: output, queries: queries, batch: batch, firstPosition: firstPosition,
+                              keys: keys, values: values, window: window, pool: pool)
+        return
+    }
     if pieces == 1 && batch > 1 && tiling.positions > 1 {
         if format == .f16 && attentionPrecision == .llamaCpp {
             tiledPrefillAttention(geometry, tiling: tiling, output: output, queries: queries, batch: batch,

@@ -132,12 +132,31 @@ final class Activations: @unchecked Sendable {
 }
 
 /// A run of consecutive rows of a micro-batch that belong to one sequence: rows
-/// `rows` run at positions `position ..< position + rows.count` of `cache`.
+/// `rows` run at positions `position ..< position + rows.count` of `cache`. `stepRows`: how many
+/// of the sequence's tokens llama.cpp would evaluate in the same step as these (its micro-batch),
+/// which selects its attention kernel.
 struct Segment {
     var rows: Range<Int>
     var cache: any KVCacheStorage
     var position: Int
     var format: QuantFormat
+    var stepRows: Int
+}
+
+/// llama.cpp's default micro-batch (`n_ubatch`): it evaluates a longer input 512 tokens at a time.
+let llamaCppStepTokens = 512
+
+/// How many of a sequence's next `remaining` tokens (`start` of them already placed; at most
+/// `space`) go into the current micro-batch. Pieces end at llama.cpp's 512-token steps, and a
+/// step's last piece keeps at least 8 rows where it can, because llama.cpp's batched K-quant and
+/// Q8_0 kernels round per row the same for every batch from 8 rows, and ours choose theirs by
+/// the rows of a micro-batch.
+func pieceLength(start: Int, remaining: Int, space: Int) -> Int {
+    let stepLeft = llamaCppStepTokens - start % llamaCppStepTokens
+    let left = min(remaining, stepLeft)
+    var n = min(space, left)
+    if left - n > 0 && left - n < 8 && n >= 16 { n -= 8 }
+    return n
 }
 
 /// A row of the micro-batch whose logits are wanted, and the `vocabulary` floats they go to.
@@ -236,7 +255,7 @@ struct ForwardPass {
                       batch: segment.rows.count, firstPosition: segment.position,
                       keys: keys, values: values, format: segment.format,
                       heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, valueDim: c.valueDim,
-                      scale: spec.scale, window: spec.window, pool: pool)
+                      scale: spec.scale, window: spec.window, pool: pool, stepRows: segment.stepRows)
         }
         tap("Qcur.ROPE", layer, a.q, width: c.queryWidth)
         tap("Kcur.ROPE", layer, a.k, width: c.keyWidth)
@@ -300,15 +319,6 @@ final class DecoderRunner: @unchecked Sendable {
         activations = Activations(config: config, maxBatch: max(1, maxBatch))
     }
 
-    /// Rows of logits `selection` asks for when `count` tokens run.
-    private func logitRows(_ selection: LogitsSelection, count: Int) -> Int {
-        switch selection {
-        case .none: 0
-        case .last: 1
-        case .all: count
-        }
-    }
-
     private func validate(_ s: SequenceInput) throws {
         let c = config
         guard !s.tokens.isEmpty else { throw ModelError.emptyInput }
@@ -356,7 +366,7 @@ final class DecoderRunner: @unchecked Sendable {
             for j in 0..<i where sequence(j).cache === s.cache {
                 throw ModelError.cacheMismatch("sequences \(j) and \(i) share one cache; each needs its own")
             }
-            totalRows += logitRows(s.logits, count: s.tokens.count)
+            totalRows += s.logits.rows(count: s.tokens.count).count
         }
         let vocab = config.vocabularySize
         if output.count != totalRows * vocab { output = [Float](repeating: 0, count: totalRows * vocab) }
@@ -380,18 +390,20 @@ final class DecoderRunner: @unchecked Sendable {
                     let s = sequence(i)
                     let format: QuantFormat = s.cache.layout.element == .f16 ? .f16 : .f32
                     let firstRow = outputRow
+                    let wanted = s.logits.rows(count: s.tokens.count)
                     var start = 0
                     while start < s.tokens.count {
                         if a.tokens.count == a.maxBatch { flush() }
-                        let n = min(a.maxBatch - a.tokens.count, s.tokens.count - start)
+                        let n = pieceLength(start: start, remaining: s.tokens.count - start, space: a.maxBatch - a.tokens.count)
+                        let stepStart = start - start % llamaCppStepTokens
                         let row0 = a.tokens.count
                         a.tokens.append(contentsOf: s.tokens[start..<(start + n)])
                         // The cache advances after each micro-batch, so pending rows of this
                         // sequence in earlier micro-batches are already counted.
-                        a.segments.append(Segment(rows: row0..<(row0 + n), cache: s.cache, position: s.cache.count, format: format))
+                        a.segments.append(Segment(rows: row0..<(row0 + n), cache: s.cache, position: s.cache.count, format: format,
+                                                  stepRows: min(llamaCppStepTokens, s.tokens.count - stepStart)))
                         for j in 0..<n {
-                            let isWanted = s.logits == .all || (s.logits == .last && start + j == s.tokens.count - 1)
-                            if isWanted {
+                            if wanted.contains(start + j) {
                                 a.logitRows.append(LogitRow(row: row0 + j, destination: out.baseAddress! + outputRow * vocab))
                                 outputRow += 1
                             }

@@ -6,9 +6,22 @@ public enum LogitsSelection: Sendable, Equatable {
     case none
     /// The last token's logits (`vocabularySize` floats): generation.
     case last
-    /// Every token's logits, row after row (`tokens.count * vocabularySize` floats): perplexity
-    /// and teacher forcing.
+    /// Every token's logits, row after row (`tokens.count * vocabularySize` floats): teacher
+    /// forcing.
     case all
+    /// The last `n` tokens' logits, row after row: the scored half of a perplexity chunk,
+    /// evaluated together with the rest of the chunk.
+    case lastRows(Int)
+
+    /// Which of a call's `count` tokens produce logits.
+    public func rows(count: Int) -> Range<Int> {
+        switch self {
+        case .none: count..<count
+        case .last: max(0, count - 1)..<count
+        case .all: 0..<count
+        case .lastRows(let n): max(0, count - max(0, n))..<count
+        }
+    }
 }
 
 /// A decoder-only language model: token ids in, logits out. It never samples, schedules or does

@@ -49,8 +49,13 @@ import Tokenizers
         print("\(name): PPL \(String(format: "%.4f", result.ppl)) ± \(String(format: "%.5f", result.plusMinus)) over \(result.chunks) chunks; llama.cpp \(expected.ppl) ± \(expected.plusMinus)")
         #expect(result.chunks == expected.chunks)
         #expect(reported == Array(1...result.chunks), "progress is reported once per chunk")
+        // The issue's bound.
         #expect(abs(result.ppl - expected.ppl) / expected.ppl <= 0.01, "PPL \(result.ppl) is not within 1 % of llama.cpp's \(expected.ppl)")
-        #expect(abs(result.plusMinus - expected.plusMinus) / expected.plusMinus <= 0.05, "± \(result.plusMinus) vs llama.cpp's \(expected.plusMinus)")
+        // Every kernel adds as llama.cpp's AVX2 build does and each chunk runs as its one step of
+        // 512 rows (its kernels chosen by that size), so the figures are llama.cpp's to the digits
+        // it printed.
+        #expect(abs(result.ppl - expected.ppl) <= 0.00005, "PPL \(result.ppl) is not llama.cpp's \(expected.ppl) to 4 decimals")
+        #expect(abs(result.plusMinus - expected.plusMinus) <= 0.000005, "± \(result.plusMinus) is not llama.cpp's \(expected.plusMinus) to 5 decimals")
     }
 
     /// The chunking rules, model-free: chunks of `context` from an empty cache, BOS replacing
@@ -60,16 +65,15 @@ import Tokenizers
         let model = ScriptedModel(vocabulary: 8)
         let tokens = (0..<45).map { ($0 * 5 + 1) % 8 }
         var progress: [Perplexity.Progress] = []
-        let result = try Perplexity.evaluate(model: model, tokens: tokens, context: 10, bos: 7, batch: 3) { progress.append($0) }
+        let result = try Perplexity.evaluate(model: model, tokens: tokens, context: 10, bos: 7) { progress.append($0) }
 
         #expect(result.chunks == 4 && result.scoredTokens == 4 * 4)
-        // Each chunk runs from position 0 with BOS first, up to (not including) its last token.
-        #expect(model.calls.map(\.position).filter { $0 == 0 }.count == 4)
+        // Each chunk is one call from position 0, BOS first, asking for its second half's logits.
+        #expect(model.calls.count == 4 && model.calls.allSatisfy { $0.position == 0 && $0.logits == .lastRows(5) })
         for chunk in 0..<4 {
-            var expected = Array(tokens[(chunk * 10)..<(chunk * 10 + 9)])
+            var expected = Array(tokens[(chunk * 10)..<(chunk * 10 + 10)])
             expected[0] = 7
-            let seen = model.calls.filter { $0.chunk == chunk }.flatMap(\.tokens)
-            #expect(seen == expected, "chunk \(chunk)")
+            #expect(model.calls[chunk].tokens == expected, "chunk \(chunk)")
         }
         // Scored: positions 5...8 of each chunk predict tokens 6...9.
         var nll: [Double] = []
@@ -114,6 +118,7 @@ final class ScriptedModel: LanguageModel, @unchecked Sendable {
         var chunk: Int
         var position: Int
         var tokens: [Int]
+        var logits: LogitsSelection
     }
 
     let config: ModelConfig
@@ -138,18 +143,13 @@ final class ScriptedModel: LanguageModel, @unchecked Sendable {
 
     func forward(tokens: [Int], cache: any KVCacheStorage, logits: LogitsSelection, into output: inout [Float]) throws {
         if cache.count == 0 { chunk += 1 }
-        calls.append(Call(chunk: chunk, position: cache.count, tokens: tokens))
+        calls.append(Call(chunk: chunk, position: cache.count, tokens: tokens, logits: logits))
         guard cache.count + tokens.count <= cache.layout.capacity else {
             throw ModelError.contextFull(capacity: cache.layout.capacity, used: cache.count, requested: tokens.count)
         }
         cache.count += tokens.count
         let v = config.vocabularySize
-        let rows: [Int]
-        switch logits {
-        case .none: rows = []
-        case .last: rows = [tokens.last!]
-        case .all: rows = tokens
-        }
+        let rows = tokens[logits.rows(count: tokens.count)]
         output = rows.flatMap { t in (0..<v).map { Self.logit($0, after: t, vocabulary: v) } }
     }
 }

@@ -83,9 +83,12 @@ public struct ChatRequest: Sendable {
     public var toolChoice: ToolChoice
     /// Whether several calls may be made in one turn (OpenAI's `parallel_tool_calls`).
     public var parallelToolCalls: Bool
+    /// The client's end-user id (OpenAI's `user`), passed on to remote engines.
+    public var user: String?
 
     public init(model: String, messages: [TemplateValue], tools: [TemplateValue]? = nil, parameters: GenerateParameters, n: Int = 1,
-                variables: [String: TemplateValue] = [:], toolChoice: ToolChoice = .auto, parallelToolCalls: Bool = true) {
+                variables: [String: TemplateValue] = [:], toolChoice: ToolChoice = .auto, parallelToolCalls: Bool = true,
+                user: String? = nil) {
         self.model = model
         self.messages = messages
         self.tools = tools
@@ -94,6 +97,7 @@ public struct ChatRequest: Sendable {
         self.variables = variables
         self.toolChoice = toolChoice
         self.parallelToolCalls = parallelToolCalls
+        self.user = user
     }
 }
 
@@ -109,12 +113,20 @@ public struct CompletionRequest: Sendable {
     public var prompts: [PromptInput]
     public var parameters: GenerateParameters
     public var n: Int
+    /// Whether the answer repeats the prompt before the completion (OpenAI's `echo`). Passed on
+    /// to remote engines; the local engine does not echo.
+    public var echo: Bool
+    /// The client's end-user id (OpenAI's `user`), passed on to remote engines.
+    public var user: String?
 
-    public init(model: String, prompts: [PromptInput], parameters: GenerateParameters, n: Int = 1) {
+    public init(model: String, prompts: [PromptInput], parameters: GenerateParameters, n: Int = 1, echo: Bool = false,
+                user: String? = nil) {
         self.model = model
         self.prompts = prompts
         self.parameters = parameters
         self.n = n
+        self.echo = echo
+        self.user = user
     }
 }
 
@@ -175,6 +187,9 @@ public enum BackendEvent: Sendable, Equatable {
     /// later event of the same index carries the next fragment of the arguments in
     /// `call.arguments` (id and name repeated). A call's arguments are its fragments joined.
     case toolCall(choice: Int, index: Int, call: ToolCall)
+    /// Reasoning text of choice `choice`, apart from its content (a remote's `reasoning_content`,
+    /// as vLLM sends it for reasoning models).
+    case reasoning(choice: Int, text: String)
     /// Choice `choice` is over.
     case finish(choice: Int, reason: ChoiceFinishReason)
     /// The request's usage; the last event of every stream that completes.

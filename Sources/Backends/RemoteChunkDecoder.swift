@@ -42,8 +42,13 @@ struct RemoteChunkDecoder {
             let logprobs: [TokenLogprobInfo]
             switch kind {
             case .chat:
-                if case .string(let s)? = (choice["delta"] ?? choice["message"])?.objectValue?["content"] { text = s } else { text = "" }
+                let delta = (choice["delta"] ?? choice["message"])?.objectValue
+                if case .string(let s)? = delta?["content"] { text = s } else { text = "" }
                 logprobs = Self.chatLogprobs(choice["logprobs"])
+                // vLLM's reasoning parsers put a reasoning model's thinking apart from its content.
+                if case .string(let r)? = delta?["reasoning_content"] ?? delta?["reasoning"], !r.isEmpty {
+                    events.append(.reasoning(choice: index, text: r))
+                }
             case .completion:
                 if case .string(let s)? = choice["text"] { text = s } else { text = "" }
                 // OpenAI's legacy arrays, or (llama-server) the chat shape.

@@ -19,6 +19,7 @@ enum RemoteRequestBody {
             if request.parameters.topLogprobs > 0 { fields.append(("top_logprobs", .int(request.parameters.topLogprobs))) }
         }
         if let maxTokens = request.parameters.maxTokens { fields.append(("max_tokens", .int(maxTokens))) }
+        if let user = request.user { fields.append(("user", .string(user))) }
         return .object(fields)
     }
 
@@ -28,6 +29,8 @@ enum RemoteRequestBody {
         if request.parameters.logprobs { fields.append(("logprobs", .int(request.parameters.topLogprobs))) }
         // Completions default to 16 tokens at OpenAI; the Gateway has already applied that.
         if let maxTokens = request.parameters.maxTokens { fields.append(("max_tokens", .int(maxTokens))) }
+        if request.echo { fields.append(("echo", true)) }
+        if let user = request.user { fields.append(("user", .string(user))) }
         return .object(fields)
     }
 

@@ -76,7 +76,8 @@ struct AuditingBackend: ChatBackend {
             var r = draft
             let text = texts.joined(separator: "\n\n")
             r.response = redactor?.redact(text) ?? text
-            r.promptTokens = usage?.promptTokens ?? response.promptTokens.reduce(0, +)
+            // Unknown counts (a remote that reported no usage) stay NULL, not 0.
+            r.promptTokens = usage?.promptTokens ?? (response.promptTokens.isEmpty ? nil : response.promptTokens.reduce(0, +))
             r.completionTokens = usage?.completionTokens
             r.latencyMs = trace.elapsedMs
             r.ttftMs = ttft
@@ -109,7 +110,7 @@ struct AuditingBackend: ChatBackend {
                         } else {
                             calls[choice].append(call)
                         }
-                    case .finish: break
+                    case .finish, .reasoning: break
                     }
                     continuation.yield(event)
                 }

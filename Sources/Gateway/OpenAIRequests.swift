@@ -20,7 +20,6 @@ struct CompletionBody {
     var includeUsage: Bool
     /// The legacy `logprobs` integer (alternatives per token), when asked for.
     var logprobs: Int?
-    var echo: Bool
 }
 
 enum OpenAIRequests {
@@ -78,7 +77,7 @@ enum OpenAIRequests {
         }
         return ChatCompletionBody(
             request: ChatRequest(model: model, messages: messages, tools: tools, parameters: parameters, n: try choices(f),
-                                 variables: variables, toolChoice: toolChoice, parallelToolCalls: parallel),
+                                 variables: variables, toolChoice: toolChoice, parallelToolCalls: parallel, user: try f.string("user")),
             stream: stream, includeUsage: usage)
     }
 
@@ -100,8 +99,9 @@ enum OpenAIRequests {
         let echo = try f.bool("echo") ?? false
         let (stream, usage) = try streaming(f)
         return CompletionBody(
-            request: CompletionRequest(model: model, prompts: prompts, parameters: parameters, n: try choices(f)),
-            stream: stream, includeUsage: usage, logprobs: logprobs, echo: echo)
+            request: CompletionRequest(model: model, prompts: prompts, parameters: parameters, n: try choices(f), echo: echo,
+                                       user: try f.string("user")),
+            stream: stream, includeUsage: usage, logprobs: logprobs)
     }
 
     /// `prompt`: a string, an array of strings, an array of token ids, or an array of arrays of ids.

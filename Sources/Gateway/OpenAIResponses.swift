@@ -76,8 +76,8 @@ struct ResponseShaper {
 
     // MARK: whole responses
 
-    /// A finished response (non-streaming).
-    func response(_ choices: [ChoiceAccumulator], usage: BackendUsage) -> TemplateValue {
+    /// A finished response (non-streaming); without a known usage the field is left out.
+    func response(_ choices: [ChoiceAccumulator], usage: BackendUsage?) -> TemplateValue {
         let items: [TemplateValue] = choices.enumerated().map { index, c in
             switch kind {
             case .chat:
@@ -89,6 +89,7 @@ struct ResponseShaper {
                     message.append(("tool_calls", .array(c.toolCalls.map(Self.toolCall))))
                 }
                 message.append(("refusal", .null))
+                if !c.reasoning.isEmpty { message.append(("reasoning_content", .string(c.reasoning))) }
                 return .object([
                     ("index", .int(index)),
                     ("message", .object(message)),
@@ -104,10 +105,13 @@ struct ResponseShaper {
                 ])
             }
         }
-        return .object([
+        var fields: [(String, TemplateValue)] = [
             ("id", .string(id)), ("object", .string(object)), ("created", .int(created)), ("model", .string(model)),
-            ("choices", .array(items)), ("usage", Self.usage(usage)), ("system_fingerprint", .string(Gateway.systemFingerprint)),
-        ])
+            ("choices", .array(items)),
+        ]
+        if let usage { fields.append(("usage", Self.usage(usage))) }
+        fields.append(("system_fingerprint", .string(Gateway.systemFingerprint)))
+        return .object(fields)
     }
 
     // MARK: stream chunks
@@ -143,6 +147,16 @@ struct ResponseShaper {
                 ("text", .string(text)), ("index", .int(choice)), ("logprobs", lp), ("finish_reason", .null),
             ])], usage: includeUsage ? .null : nil)
         }
+    }
+
+    /// A chat chunk with reasoning text in `delta.reasoning_content` (vLLM's field); nil for
+    /// text completions, which have no place for it.
+    func reasoningChunk(choice: Int, text: String, includeUsage: Bool) -> TemplateValue? {
+        guard kind == .chat else { return nil }
+        return chunk([.object([
+            ("index", .int(choice)), ("delta", .object([("reasoning_content", .string(text))])),
+            ("logprobs", .null), ("finish_reason", .null),
+        ])], usage: includeUsage ? .null : nil)
     }
 
     func finishChunk(choice: Int, reason: ChoiceFinishReason, includeUsage: Bool) -> TemplateValue {
@@ -195,6 +209,8 @@ struct ResponseShaper {
 /// One choice's text, logprobs and finish reason, gathered from the stream.
 struct ChoiceAccumulator {
     var text = ""
+    /// A remote reasoning model's thinking, apart from `text`.
+    var reasoning = ""
     var toolCalls: [ToolCall] = []
     var logprobs: [TokenLogprobInfo] = []
     var finish: ChoiceFinishReason?

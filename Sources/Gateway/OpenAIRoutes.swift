@@ -104,7 +104,8 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
             var finished = false
             defer { if !finished { response.cancel() } }
             var choices = [ChoiceAccumulator](repeating: ChoiceAccumulator(), count: response.choices)
-            var usage = BackendUsage(promptTokens: 0, completionTokens: 0)
+            // A remote that reports no usage leaves it unknown: the body omits it rather than say 0.
+            var usage: BackendUsage?
             var sawFirst = sawFirstToken
             var lastBeat = ContinuousClock.now
             do {
@@ -119,6 +120,8 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                         if let logprobs { choices[choice].logprobs.append(logprobs) }
                     case let .toolCall(choice, index, call):
                         choices[choice].addToolCall(call, index: index)
+                    case let .reasoning(choice, text):
+                        choices[choice].reasoning += text
                     case let .finish(choice, reason):
                         choices[choice].finish = reason
                     case let .usage(u):
@@ -136,7 +139,7 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                 return
             }
             finished = true
-            metrics.tokens(usage)
+            if let usage { metrics.tokens(usage) }
             metrics.latency(Self.seconds(since: start))
             try await writer.write(ByteBuffer(string: JSONText.encode(shaper.response(choices, usage: usage))))
             try await writer.finish(nil)
@@ -182,6 +185,8 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                                                            includeUsage: includeUsage) {
                             try await send(chunk)
                         }
+                    case let .reasoning(choice, text):
+                        if let chunk = shaper.reasoningChunk(choice: choice, text: text, includeUsage: includeUsage) { try await send(chunk) }
                     case let .finish(choice, reason):
                         try await send(shaper.finishChunk(choice: choice, reason: reason, includeUsage: includeUsage))
                     case let .usage(u):

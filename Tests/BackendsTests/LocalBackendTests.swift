@@ -21,7 +21,7 @@ import Testing
             case let .text(c, t, _, _): texts[c] += t
             case let .finish(c, reason): finish[c] = reason
             case let .usage(u): usage = u
-            case .toolCall: break
+            case .toolCall, .reasoning: break
             }
         }
         return (texts, finish, usage)

@@ -565,8 +565,16 @@ CK_AVX2 static inline __m256i pair_scales_s8(__m128i scales, int p) {
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_load_si128((const __m128i *)k_pair_shuffle[p])));
 }
 
-CK_AVX2 static inline __m256i pair_scales_u8(__m128i scales, int p) {
-    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales, _mm_load_si128((const __m128i *)k_pair_shuffle[p])));
+// The same scales from int16 vectors made once per block: `half` holds scales 8h..8h+7 in both
+// 128-bit lanes; vector j of that half takes scale 8h+2j in its low lane, 8h+2j+1 in its high one.
+static const uint8_t k_half_pair_shuffle[4][32] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+    {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+    {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+    {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15},
+};
+CK_AVX2 static inline __m256i half_pair_scales(__m256i half, int j) {
+    return _mm256_shuffle_epi8(half, _mm256_load_si256((const __m256i *)k_half_pair_shuffle[j]));
 }
 
 // Q2_K in two orders of llama.cpp's AVX2 build. Its vec_dot (up to 7 activation rows) keeps
@@ -586,6 +594,8 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q2_K_ord(int64_t 
         const __m128i mins = _mm_and_si128(_mm_srli_epi16(sc8, 4), m4);
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
         const __m256i pm = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mins), bs);
+        const __m256i s16 = _mm256_cvtepu8_epi16(scl);
+        const __m256i half[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
         __m256i sumi = _mm256_setzero_si256();
         for (int nn = 0; nn < 2; nn++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
@@ -594,7 +604,7 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q2_K_ord(int64_t 
                 q = _mm256_srli_epi16(q, 2);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * nn + 32 * j));
                 const __m256i p = _mm256_maddubs_epi16(u, yv);
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_u8(scl, 4 * nn + j)));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, half_pair_scales(half[nn], j)));
             }
         }
         if (order == Q2_TILED) {
@@ -641,6 +651,8 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q3_K_ord(int64_t 
     float accs = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         const __m128i sc = q3_K_scales_vec(x[i].scales);
+        const __m256i s16 = _mm256_cvtepi8_epi16(sc);
+        const __m256i half[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
         __m256i sumi = _mm256_setzero_si256();
         __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
         for (int nn = 0; nn < 2; nn++) {
@@ -651,11 +663,17 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q3_K_ord(int64_t 
                 const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);  // value + 4, 0..7
                 q = _mm256_srli_epi16(q, 2);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * nn + 32 * j));
-                const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(u, yv), _mm256_maddubs_epi16(four, yv));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pair_scales_s8(sc, 4 * nn + j)));
+                __m256i p = _mm256_maddubs_epi16(u, yv);
+                if (order == Q3_VEC) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(four, yv));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, half_pair_scales(half[nn], j)));
             }
         }
-        if (order == Q3_TILED) accs = fmaf(h2f_hw(x[i].d) * (float)hsum_i32x8(sumi), y[i].d, accs);
+        if (order == Q3_TILED) {
+            // Only the block's integer total counts here: take the offsets out with the bsums.
+            const __m256i bias = _mm256_madd_epi16(s16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+            sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 2));
+            accs = fmaf(h2f_hw(x[i].d) * (float)hsum_i32x8(sumi), y[i].d, accs);
+        }
         else acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
     }
     return order == Q3_TILED ? accs : hsum_ps(acc);
@@ -982,6 +1000,106 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q5_K_tiled_avx2(
     gemmn_q5_K_ord_avx2(n, x, a, stride, out, nc, K5_TILED);
 }
 CK_AVX2 static void gemm4_q5_K_avx2(int64_t n, const blk_q5_K *x, const void *a, size_t stride, float *out) { gemmn_q5_K_avx2(n, x, a, stride, out, 4); }
+
+// Q2_K and Q3_K, up to four columns, in the orders of dot_q2_K_ord / dot_q3_K_ord per column.
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q2_K_ord_avx2(int64_t n, const blk_q2_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
+    const int64_t nb = n / 256;
+    const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(0xF);
+    __m256 acc[4];
+    float accs[4] = {0, 0, 0, 0};
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), m4));
+        const __m256i s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, m4));
+        const __m256i half[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
+        __m256i sumi[4];
+        for (int c = 0; c < nc; c++) sumi[c] = _mm256_setzero_si256();
+        for (int nn = 0; nn < 2; nn++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
+            for (int j = 0; j < 4; j++) {
+                const __m256i u = _mm256_and_si256(q, m3);
+                q = _mm256_srli_epi16(q, 2);
+                const __m256i sj = half_pair_scales(half[nn], j);
+                for (int c = 0; c < nc; c++) {
+                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 128 * nn + 32 * j));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, yv), sj));
+                }
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const __m256i pm = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
+            if (order == Q2_TILED) {
+                const float r = fmaf(-xdmin, (float)hsum_i32x8(pm), xd * (float)hsum_i32x8(sumi[c]));
+                accs[c] = fmaf(r, y[c][i].d, accs[c]);
+            } else {
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(-(y[c][i].d * xdmin)), _mm256_cvtepi32_ps(pm), acc[c]);
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(y[c][i].d * xd), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+            }
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = order == Q2_TILED ? accs[c] : hsum_ps(acc[c]);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q2_K_avx2(int64_t n, const blk_q2_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q2_K_ord_avx2(n, x, a, stride, out, nc, Q2_VEC);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q2_K_tiled_avx2(int64_t n, const blk_q2_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q2_K_ord_avx2(n, x, a, stride, out, nc, Q2_TILED);
+}
+
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q3_K_ord_avx2(int64_t n, const blk_q3_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
+    const int64_t nb = n / 256;
+    const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i m1 = _mm256_set1_epi8(1);
+    const __m256i four = _mm256_set1_epi8(4);
+    __m256 acc[4];
+    float accs[4] = {0, 0, 0, 0};
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float xd = h2f_hw(x[i].d);
+        const __m256i s16 = _mm256_cvtepi8_epi16(q3_K_scales_vec(x[i].scales));
+        const __m256i half[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
+        __m256i sumi[4];
+        for (int c = 0; c < nc; c++) sumi[c] = _mm256_setzero_si256();
+        __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        for (int nn = 0; nn < 2; nn++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
+            for (int j = 0; j < 4; j++) {
+                const __m256i h = _mm256_slli_epi16(_mm256_and_si256(hm, m1), 2);
+                hm = _mm256_srli_epi16(hm, 1);
+                const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);  // value + 4, 0..7
+                q = _mm256_srli_epi16(q, 2);
+                const __m256i sj = half_pair_scales(half[nn], j);
+                for (int c = 0; c < nc; c++) {
+                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 128 * nn + 32 * j));
+                    __m256i p = _mm256_maddubs_epi16(u, yv);
+                    if (order == Q3_VEC) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(four, yv));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(p, sj));
+                }
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            if (order == Q3_TILED) {
+                const __m256i bias = _mm256_madd_epi16(s16, _mm256_loadu_si256((const __m256i *)y[c][i].bsums));
+                const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(bias, 2));
+                accs[c] = fmaf(xd * (float)hsum_i32x8(t), y[c][i].d, accs[c]);
+            } else {
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(xd * y[c][i].d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+            }
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = order == Q3_TILED ? accs[c] : hsum_ps(acc[c]);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q3_K_avx2(int64_t n, const blk_q3_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q3_K_ord_avx2(n, x, a, stride, out, nc, Q3_VEC);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q3_K_tiled_avx2(int64_t n, const blk_q3_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q3_K_ord_avx2(n, x, a, stride, out, nc, Q3_TILED);
+}
 
 CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q6_K_ord_avx2(int64_t n, const blk_q6_K *x, const void *a, size_t stride, float *out, const int nc, const int order) {
     const int64_t nb = n / 256;
@@ -2174,6 +2292,10 @@ CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_K_rows4, blk_q4_K, dot_q4_K_rows4_avx2, dot_q
 CK_COLS_ENTRY_WIDE(ck_gemm_cols_q6_K_tiled, blk_q6_K, dot_q6_K_tiled_avx2, dot_q6_K_scalar, gemmn_q6_K_tiled_avx2, gemmn_q6_K_tiled_avx512, ck_x2_none)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_avx2, dot_q5_K_scalar, gemmn_q5_K_avx2)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q5_K_tiled, blk_q5_K, dot_q5_K_tiled_avx2, dot_q5_K_scalar, gemmn_q5_K_tiled_avx2)
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q2_K, blk_q2_K, dot_q2_K_avx2, dot_q2_K_scalar, gemmn_q2_K_avx2)
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q2_K_tiled, blk_q2_K, dot_q2_K_tiled_avx2, dot_q2_K_scalar, gemmn_q2_K_tiled_avx2)
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q3_K, blk_q3_K, dot_q3_K_avx2, dot_q3_K_scalar, gemmn_q3_K_avx2)
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q3_K_tiled, blk_q3_K, dot_q3_K_tiled_avx2, dot_q3_K_scalar, gemmn_q3_K_tiled_avx2)
 #else
 #define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
 CK_COLS_SIGNATURE(NAME) { CK_COLS_SCALAR(BLK, DOT) }
@@ -2188,15 +2310,11 @@ CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K_rows4, blk_q4_K, dot_q4_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q6_K_tiled, blk_q6_K, dot_q6_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_K, blk_q5_K, dot_q5_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q5_K_tiled, blk_q5_K, dot_q5_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K, blk_q2_K, dot_q2_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K_tiled, blk_q2_K, dot_q2_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K, blk_q3_K, dot_q3_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K_tiled, blk_q3_K, dot_q3_K_scalar)
 #endif
-static float ck_dot_q2_K_any(int64_t n, const blk_q2_K *x, const void *a) { return ck_vec_dot_q2_K_q8_K(n, x, a); }
-static float ck_dot_q3_K_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K(n, x, a); }
-CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K, blk_q2_K, ck_dot_q2_K_any)
-CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K, blk_q3_K, ck_dot_q3_K_any)
-static float ck_dot_q2_K_tiled_any(int64_t n, const blk_q2_K *x, const void *a) { return ck_vec_dot_q2_K_q8_K_tiled(n, x, a); }
-static float ck_dot_q3_K_tiled_any(int64_t n, const blk_q3_K *x, const void *a) { return ck_vec_dot_q3_K_q8_K_tiled(n, x, a); }
-CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K_tiled, blk_q2_K, ck_dot_q2_K_tiled_any)
-CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K_tiled, blk_q3_K, ck_dot_q3_K_tiled_any)
 
 int ck_uses_vnni(void) {
 #if CK_X86

@@ -646,7 +646,6 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q3_K_ord(int64_t 
     const int64_t nb = n / 256;
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i m1 = _mm256_set1_epi8(1);
-    const __m256i four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     float accs = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
@@ -658,13 +657,16 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q3_K_ord(int64_t 
         for (int nn = 0; nn < 2; nn++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
             for (int j = 0; j < 4; j++) {
-                const __m256i h = _mm256_slli_epi16(_mm256_and_si256(hm, m1), 2);
+                // vec_dot: low bits times y, minus 4 times y where the high bit is clear; tiled:
+                // (value + 4) times y, the offsets taken out with the bsums below.
+                const __m256i lo = _mm256_and_si256(q, m3);
+                const __m256i hb = order == Q3_VEC ? _mm256_andnot_si256(hm, m1) : _mm256_and_si256(hm, m1);
+                const __m256i h = _mm256_slli_epi16(hb, 2);
                 hm = _mm256_srli_epi16(hm, 1);
-                const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);  // value + 4, 0..7
                 q = _mm256_srli_epi16(q, 2);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * nn + 32 * j));
-                __m256i p = _mm256_maddubs_epi16(u, yv);
-                if (order == Q3_VEC) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(four, yv));
+                const __m256i p = order == Q3_VEC ? _mm256_sub_epi16(_mm256_maddubs_epi16(lo, yv), _mm256_maddubs_epi16(h, yv))
+                                                  : _mm256_maddubs_epi16(_mm256_or_si256(lo, h), yv);
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, half_pair_scales(half[nn], j)));
             }
         }
@@ -1055,7 +1057,6 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q3_K_ord_avx2(in
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m3 = _mm256_set1_epi8(3);
     const __m256i m1 = _mm256_set1_epi8(1);
-    const __m256i four = _mm256_set1_epi8(4);
     __m256 acc[4];
     float accs[4] = {0, 0, 0, 0};
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
@@ -1069,15 +1070,17 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q3_K_ord_avx2(in
         for (int nn = 0; nn < 2; nn++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * nn));
             for (int j = 0; j < 4; j++) {
-                const __m256i h = _mm256_slli_epi16(_mm256_and_si256(hm, m1), 2);
+                const __m256i lo = _mm256_and_si256(q, m3);
+                const __m256i hb = order == Q3_VEC ? _mm256_andnot_si256(hm, m1) : _mm256_and_si256(hm, m1);
+                const __m256i h = _mm256_slli_epi16(hb, 2);
+                const __m256i u = _mm256_or_si256(lo, h);
                 hm = _mm256_srli_epi16(hm, 1);
-                const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h);  // value + 4, 0..7
                 q = _mm256_srli_epi16(q, 2);
                 const __m256i sj = half_pair_scales(half[nn], j);
                 for (int c = 0; c < nc; c++) {
                     const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[c][i].qs + 128 * nn + 32 * j));
-                    __m256i p = _mm256_maddubs_epi16(u, yv);
-                    if (order == Q3_VEC) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(four, yv));
+                    const __m256i p = order == Q3_VEC ? _mm256_sub_epi16(_mm256_maddubs_epi16(lo, yv), _mm256_maddubs_epi16(h, yv))
+                                                      : _mm256_maddubs_epi16(u, yv);
                     sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(p, sj));
                 }
             }

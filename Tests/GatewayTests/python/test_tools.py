@@ -172,6 +172,31 @@ def test_streamed_tool_calls_reassemble_to_the_same_calls(client):
         assert (calls[i]["name"], json.loads(calls[i]["arguments"])) == (call.function.name, json.loads(call.function.arguments))
 
 
+def test_streamed_arguments_arrive_in_fragments_that_join_exactly(client):
+    """OpenAI's shape: a first delta per call with index, id, type, name and arguments "", then
+    the arguments in fragments as they are generated; joined, they equal the non-streamed
+    arguments string exactly (the model's own text in both)."""
+    kwargs = dict(model=QWEN, messages=[{"role": "user", "content": "What is the weather in Paris and in Tokyo?"}],
+                  tools=TOOLS, tool_choice="required", temperature=0, max_tokens=300)
+    plain = client.chat.completions.create(**kwargs).choices[0].message.tool_calls
+    arguments, fragments = {}, {}
+    for chunk in client.chat.completions.create(stream=True, **kwargs):
+        for d in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            if d.index not in arguments:
+                assert d.index == len(arguments)
+                assert d.id.startswith("call_") and d.type == "function" and d.function.name in PARAMETERS
+                assert d.function.arguments == ""
+                arguments[d.index], fragments[d.index] = "", 0
+            else:
+                assert d.index == len(arguments) - 1, "fragments belong to the latest call"
+                assert d.id is None and d.function.name is None
+                arguments[d.index] += d.function.arguments
+                fragments[d.index] += 1
+    assert len(plain) >= 2
+    assert [arguments[i] for i in sorted(arguments)] == [c.function.arguments for c in plain]
+    assert all(n > 1 for n in fragments.values()), fragments
+
+
 def test_tool_choice_none_offers_no_tools(client):
     r = client.chat.completions.create(
         model=QWEN, messages=[{"role": "user", "content": "What is the weather in Paris?"}], tools=TOOLS,

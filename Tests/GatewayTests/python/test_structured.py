@@ -134,3 +134,25 @@ def test_bad_requests_name_the_parameter(server):
     for extra, param in cases:
         status, error = post({**base, **extra})
         assert status == 400 and error["param"] == param, (extra, error)
+
+
+# "Hello" fits; then the grammar needs a character from an empty class, which no token gives.
+DEAD_END = r'root ::= "Hello" [^\x00-\U0010FFFF]'
+
+
+def test_a_grammar_dead_end_is_an_error_not_a_stop(client):
+    kwargs = dict(model=QWEN, messages=[{"role": "user", "content": "Say hello."}], temperature=0, max_tokens=20,
+                  extra_body={"grammar": DEAD_END})
+    with pytest.raises(openai.InternalServerError) as e:
+        client.chat.completions.create(**kwargs)
+    assert e.value.status_code == 500 and e.value.code == "grammar_dead_end"
+    assert "could not continue within the 'grammar'" in e.value.message
+    text, finishes = "", []
+    with pytest.raises(openai.APIError) as e:
+        for chunk in client.chat.completions.create(stream=True, **kwargs):
+            for c in chunk.choices:
+                text += c.delta.content or ""
+                if c.finish_reason:
+                    finishes.append(c.finish_reason)
+    assert "could not continue" in str(e.value)
+    assert text == "Hello" and finishes == []

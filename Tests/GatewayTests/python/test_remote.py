@@ -224,3 +224,85 @@ def test_a_failure_after_the_first_token_is_an_error_body(failing):
     assert json.loads(events[1])["choices"][0]["delta"]["content"] == "Hel"
     assert "the engine died" in json.loads(events[-2])["error"]["message"]
     assert events[-1] == "[DONE]"
+
+
+class ThinkingRemote(BaseHTTPRequestHandler):
+    """A vLLM-like remote serving a reasoning model `thinker`: its answers carry
+    `reasoning_content` apart from the content and never any usage. It keeps every body it gets."""
+
+    bodies: list = []
+    REASONING = ["The capital of France", " is Paris."]
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": "thinker", "object": "model", "created": 0, "owned_by": "x"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        ThinkingRemote.bodies.append(request)
+        if self.path.endswith("/chat/completions"):
+            deltas = [{"role": "assistant", "content": ""}] + [{"reasoning_content": r} for r in self.REASONING]
+            deltas.append({"content": "Paris", "reasoning_content": None})
+            events = [{"choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+            events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        else:
+            events = [{"choices": [{"index": 0, "text": "Paris", "finish_reason": "stop"}]}]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for event in events + ["[DONE]"]:
+            self.wfile.write(f"data: {event if event == '[DONE]' else json.dumps(event)}\n\n".encode())
+        self.wfile.flush()
+        self.close_connection = True
+
+
+@pytest.fixture(scope="module")
+def thinking(tmp_path_factory):
+    remote = ThreadingHTTPServer(("127.0.0.1", 0), ThinkingRemote)
+    threading.Thread(target=remote.serve_forever, daemon=True).start()
+    a = start_server(tmp_path_factory.mktemp("thinking"), "--model", SMOL, *COMMON,
+                     "--remote", f"t=http://127.0.0.1:{remote.server_port}/v1")
+    yield a
+    stop_server(a)
+    remote.shutdown()
+
+
+def test_a_remote_without_usage_reasoning_user_and_echo(thinking):
+    """No usage from the remote: the SDK sees usage None (not 0/0) and the audit log NULL;
+    reasoning_content reaches the message and the deltas; user and echo reach the remote."""
+    client = client_for(thinking)
+    r = client.chat.completions.create(model="thinker", messages=ASK, user="user-42")
+    assert r.usage is None
+    assert r.choices[0].message.content == "Paris"
+    assert r.choices[0].message.reasoning_content == "The capital of France is Paris."
+    assert ThinkingRemote.bodies[-1]["user"] == "user-42"
+
+    reasoning, content = [], ""
+    for chunk in client.chat.completions.create(model="thinker", messages=ASK, stream=True,
+                                                stream_options={"include_usage": True}):
+        assert chunk.usage is None
+        for c in chunk.choices:
+            if getattr(c.delta, "reasoning_content", None):
+                reasoning.append(c.delta.reasoning_content)
+            content += c.delta.content or ""
+    assert reasoning == ThinkingRemote.REASONING and content == "Paris"
+    assert "user" not in ThinkingRemote.bodies[-1]
+
+    t = client.completions.create(model="thinker", prompt="The capital of France is", echo=True, user="user-7", max_tokens=4)
+    assert t.usage is None and t.choices[0].text == "Paris"
+    assert ThinkingRemote.bodies[-1]["echo"] is True and ThinkingRemote.bodies[-1]["user"] == "user-7"
+
+    # The newest three records are this test's (the shared home keeps earlier runs' too).
+    status, body = thinking.get("/api/admin/logs?model=thinker&limit=3")
+    assert status == 200, body
+    rows = json.loads(body)["data"]
+    assert [(row["endpoint"], row["stream"]) for row in rows] == [
+        ("/v1/completions", False), ("/v1/chat/completions", True), ("/v1/chat/completions", False)]
+    assert all(row["prompt_tokens"] is None and row["completion_tokens"] is None for row in rows), rows

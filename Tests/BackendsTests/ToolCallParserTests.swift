@@ -201,6 +201,17 @@ import Testing
         #expect(tagged == [["start:add()", "args:{\"a\": "], ["args:3}"], ["start:get_weather()", "args:{\"city"], ["args:\": \"Rome\"}"], []])
     }
 
+    /// The ```json fence small models write around a call (qwen2.5-coder:0.5b's own tokens).
+    @Test func fencedArgumentsStream() {
+        let tokens = ["```", "json", "\n", "{\n", " ", " \"", "name", "\":", " \"", "get", "_weather", "\",\n", " ", " \"", "arguments",
+                      "\":", " {\n", "   ", " \"", "city", "\":", " \"", "Paris", "\"\n", " ", " }\n", "}\n", "```"]
+        let steps = Self.steps(tokens)
+        #expect(steps.flatMap { $0 }.filter { $0.hasPrefix("args:") }.count > 5)
+        #expect(steps.flatMap { $0 }.first == "start:get_weather()")
+        #expect(!steps.flatMap { $0 }.contains { $0.hasPrefix("text:") })
+        #expect(Self.run(tokens).calls.map(\.arguments) == ["{\n    \"city\": \"Paris\"\n  }"])
+    }
+
     /// Only a valid beginning of JSON is released: arguments that break off end the call there,
     /// and the rest is content; the finish reason then stays the generation's.
     @Test func brokenArgumentsEndTheStreamedCall() {

@@ -50,7 +50,7 @@ public struct ToolCallParser: Sendable {
         case streaming(CallSyntax)
     }
 
-    private enum CallSyntax: Equatable { case tagged, plainJSON, pythonTag }
+    private enum CallSyntax: Equatable { case tagged, plainJSON, fenced, pythonTag }
 
     private var mode = Mode.start
     private var pending = ""
@@ -115,12 +115,14 @@ public struct ToolCallParser: Sendable {
                 }
                 let fence = body[..<newline].filter { !$0.isWhitespace }
                 mode = fence == "```" || fence == "```json" ? .fencedJSON : .text
+                wholeOnly = false
             } else {
                 mode = .text
             }
             return true
 
         case .fencedJSON:
+            if let go = startStreaming(.fenced, into: &out, atEnd: atEnd) { return go }
             return stepInFence(into: &out, atEnd: atEnd)
 
         case .text:
@@ -257,6 +259,10 @@ public struct ToolCallParser: Sendable {
         guard !wholeOnly else { return nil }
         var text = pending[...]
         if syntax == .pythonTag { text = text.drop { $0.isWhitespace || $0 == ";" || $0 == "," } }
+        if syntax == .fenced {
+            guard let newline = pending.firstIndex(of: "\n") else { return nil }
+            text = pending[pending.index(after: newline)...]  // the call follows the fence line
+        }
         switch ToolCallHeader.match(text, names: names) {
         case .none:
             wholeOnly = true
@@ -330,12 +336,13 @@ public struct ToolCallParser: Sendable {
             return true
         }
         var consumed = rest.index(after: rest.startIndex)
-        if syntax == .tagged {
+        // In a tag or a fence, its closing may follow.
+        if let close = syntax == .tagged ? Self.close : syntax == .fenced ? "```" : nil {
             let after = pending[consumed...].drop(while: \.isWhitespace)
-            if after.hasPrefix(Self.close) {
-                consumed = pending.index(after.startIndex, offsetBy: Self.close.count)
-            } else if Self.close.hasPrefix(after), !atEnd {
-                return false  // the closing tag may still come
+            if after.hasPrefix(close) {
+                consumed = pending.index(after.startIndex, offsetBy: close.count)
+            } else if close.hasPrefix(after), !atEnd {
+                return false  // the closing may still come
             }
         }
         pending = String(pending[consumed...])
@@ -349,7 +356,7 @@ public struct ToolCallParser: Sendable {
         mode = .text
         guard complete else { return }
         switch syntax {
-        case .tagged: break
+        case .tagged, .fenced: break
         case .plainJSON: afterPlainCall = true
         case .pythonTag:
             mode = .pythonTag

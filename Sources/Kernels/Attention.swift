@@ -46,9 +46,20 @@ public func attention(
     let group = heads / kvHeads
     let pairs = batch * kvHeads
     let longestSpan = window.map { min($0, firstPosition + batch) } ?? (firstPosition + batch)
-    // Pieces of at least 128 positions, enough of them for two items per thread.
-    let pieces = pairs >= 2 * pool.threads ? 1 : max(1, min((2 * pool.threads + pairs - 1) / pairs, longestSpan / 128))
-    let pieceLength = (longestSpan + pieces - 1) / pieces
+    // A lone decode row at `.llamaCpp` precision is split as llama.cpp's flash attention splits
+    // it: once its padded view of the cache reaches 512 cells, into one chunk of cells per thread,
+    // merged in chunk order. Otherwise: pieces of at least 128 positions, enough of them for two
+    // items per thread.
+    let decodesAlone = batch == 1 && stepRows == 1 && format == .f16 && attentionPrecision == .llamaCpp
+    let pieces: Int, pieceLength: Int
+    if decodesAlone {
+        let view = llamaCppDecodeView(position: firstPosition, window: window)
+        pieces = view >= 512 ? pool.threads : 1
+        pieceLength = (view + pieces - 1) / pieces
+    } else {
+        pieces = pairs >= 2 * pool.threads ? 1 : max(1, min((2 * pool.threads + pairs - 1) / pairs, longestSpan / 128))
+        pieceLength = (longestSpan + pieces - 1) / pieces
+    }
     let items = pairs * pieces
 
     // Workspace: per item and head, a partial (max, sum, out[valueDim]); per thread, the scores
@@ -79,12 +90,13 @@ public func attention(
         let partials = raw.assumingMemoryBound(to: Float.self)
         let pieceJob = AttentionPiecesJob(
             geometry: geometry, output: output, queries: queries, keys: keys, values: values,
-            firstPosition: firstPosition, window: window, pieces: pieces, partials: partials,
-            partialFloats: partialFloats, threadScratch: partials + partialsCount, threadFloats: threadFloats)
+            firstPosition: firstPosition, window: window, pieces: pieces, cellChunk: decodesAlone ? pieceLength : nil,
+            partials: partials, partialFloats: partialFloats, threadScratch: partials + partialsCount, threadFloats: threadFloats)
         pool.parallelFor(items, job: pieceJob)
         if pieces == 1 { return }
         let mergeJob = AttentionMergeJob(
-            geometry: geometry, output: output, pieces: pieces, partials: partials, partialFloats: partialFloats)
+            geometry: geometry, output: output, pieces: pieces, partials: partials, partialFloats: partialFloats,
+            inChunkOrder: decodesAlone)
         pool.parallelFor(batch * heads, job: mergeJob)
     }
 }
@@ -97,6 +109,8 @@ private struct AttentionPiecesJob: ParallelJob {
     let queries: UnsafePointer<Float>
     let keys: UnsafeRawPointer, values: UnsafeRawPointer
     let firstPosition: Int, window: Int?, pieces: Int
+    /// Cache rows per piece when pieces are cut from the cache (llama.cpp's chunks), not the span.
+    let cellChunk: Int?
     let partials: UnsafeMutablePointer<Float>, partialFloats: Int
     let threadScratch: UnsafeMutablePointer<Float>, threadFloats: Int
 
@@ -108,9 +122,15 @@ private struct AttentionPiecesJob: ParallelJob {
             let b = pair / g.kvHeads, kvHead = pair % g.kvHeads
             let position = firstPosition + b
             let first = window.map { max(0, position - $0 + 1) } ?? 0
-            let span = position - first + 1
-            let length = (span + pieces - 1) / pieces
-            let lo = first + piece * length, hi = min(position + 1, lo + length)
+            let lo: Int, hi: Int
+            if let cellChunk {
+                lo = max(first, piece * cellChunk)
+                hi = max(lo, min(position + 1, (piece + 1) * cellChunk))
+            } else {
+                let length = (position - first + pieces) / pieces
+                lo = first + piece * length
+                hi = min(position + 1, lo + length)
+            }
             let q = queries + b * g.heads * g.headDim + kvHead * g.group * g.headDim
             let out = pieces == 1 ? output + b * g.heads * g.valueDim + kvHead * g.group * g.valueDim : nil
             let partial = pieces == 1 ? nil : partials + item * g.group * partialFloats
@@ -125,12 +145,14 @@ private struct AttentionPiecesJob: ParallelJob {
     }
 }
 
-/// Merges the pieces of each (token, head): rescale to a common max and normalize.
+/// Merges the pieces of each (token, head): rescale to a common max and normalize; or, in chunk
+/// order, as llama.cpp folds its chunks one after another.
 private struct AttentionMergeJob: ParallelJob {
     let geometry: AttentionGeometry
     let output: UnsafeMutablePointer<Float>
     let pieces: Int
     let partials: UnsafeMutablePointer<Float>, partialFloats: Int
+    let inChunkOrder: Bool
 
     func run(_ start: Int, _ end: Int, _ thread: Int) {
         let heads = geometry.heads, kvHeads = geometry.kvHeads, group = geometry.group, valueDim = geometry.valueDim
@@ -138,6 +160,11 @@ private struct AttentionMergeJob: ParallelJob {
             let b = bh / heads, h = bh % heads
             let kvHead = h / group, j = h % group
             let out = output + b * heads * valueDim + h * valueDim
+            if inChunkOrder {
+                foldInChunkOrder(out, first: partials + (b * kvHeads + kvHead) * pieces * group * partialFloats + j * partialFloats,
+                                 stride: group * partialFloats)
+                continue
+            }
             var m = -Float.infinity
             for piece in 0..<pieces {
                 let p = partials + ((b * kvHeads + kvHead) * pieces + piece) * group * partialFloats + j * partialFloats
@@ -155,6 +182,35 @@ private struct AttentionMergeJob: ParallelJob {
             scale_(out, out, 1 / sum, valueDim)
         }
     }
+
+    /// llama.cpp's reduction of its chunks: per chunk with a nonzero sum, M' = max(M, m),
+    /// out = out e^(M - M') + v e^(m - M') (the chunk's product rounded, then one FMA), the same
+    /// for the sum; finally out / sum as a multiplication by its inverse.
+    @inline(__always)
+    private func foldInChunkOrder(_ out: UnsafeMutablePointer<Float>, first: UnsafeMutablePointer<Float>, stride: Int) {
+        let valueDim = geometry.valueDim
+        var m = -Float.infinity, sum: Float = 0
+        out.update(repeating: 0, count: valueDim)
+        for piece in 0..<pieces {
+            let p = first + piece * stride
+            if p[1] == 0 { continue }
+            let merged = fmaxf(m, p[0])
+            let old = expf(m - merged), new = expf(p[0] - merged)
+            for d in 0..<valueDim { out[d] = (p[2 + d] * new).addingProduct(out[d], old) }
+            sum = (p[1] * new).addingProduct(sum, old)
+            m = merged
+        }
+        if sum != 0 { scale_(out, out, 1 / sum, valueDim) }
+    }
+}
+
+/// The cache rows llama.cpp's attention spans for a lone sequence decoding at `position`: its used
+/// cells padded to 256 (at least 256), for a sliding-window layer at most its window cache
+/// (window + 512 cells, padded). Positions map to cells up to there.
+func llamaCppDecodeView(position: Int, window: Int?) -> Int {
+    func padded(_ n: Int) -> Int { (n + 255) / 256 * 256 }
+    let view = max(256, padded(position + 1))
+    return window.map { min(view, padded($0 + 512)) } ?? view
 }
 
 /// Where head `j`'s weighted value sum goes: after its max score and sum in its partial (to be

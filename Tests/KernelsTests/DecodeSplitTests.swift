@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import Kernels
+
+/// A lone decode row (one query row in its step) over an F16 cache is split as llama.cpp's flash
+/// attention splits it: its cache view (used cells padded to 256) in one chunk per thread once
+/// the view reaches 512 cells, the chunks folded in order. So, as in llama.cpp, thread counts give
+/// the same bits below 256 positions and may differ from there. Bit-identity with llama.cpp itself
+/// was measured against its AVX2 build (decode after 300- to 700-token prompts, 1 and 2 threads).
+@Suite struct DecodeSplitTests {
+    @Test func viewIsTheUsedCellsPaddedTo256() {
+        #expect(llamaCppDecodeView(position: 0, window: nil) == 256)
+        #expect(llamaCppDecodeView(position: 255, window: nil) == 256)
+        #expect(llamaCppDecodeView(position: 256, window: nil) == 512)
+        #expect(llamaCppDecodeView(position: 1000, window: nil) == 1024)
+        // A sliding-window layer's cache holds window + 512 cells (padded).
+        #expect(llamaCppDecodeView(position: 5000, window: 512) == 1024)
+        #expect(llamaCppDecodeView(position: 5000, window: 100) == 768)
+    }
+
+    @Test(arguments: [(255, false), (256, true), (700, true)])
+    func threadsChangeTheBitsOnlyFrom512Cells(position: Int, differs: Bool) {
+        let heads = 14, kvHeads = 2, dim = 64
+        var rng = SplitMix64(seed: 6000 + UInt64(position))
+        let q = randomFloats(heads * dim, rng: &rng, scale: 3)
+        let kf = randomFloats((position + 1) * kvHeads * dim, rng: &rng, scale: 3)
+        let vf = randomFloats((position + 1) * kvHeads * dim, rng: &rng, scale: 2)
+        var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
+        f32ToF16(&k16, kf, count: kf.count)
+        f32ToF16(&v16, vf, count: vf.count)
+        func run(threads: Int) -> [Float] {
+            var out = [Float](repeating: .nan, count: heads * dim)
+            k16.withUnsafeBytes { kb in
+                v16.withUnsafeBytes { vb in
+                    attention(output: &out, queries: q, batch: 1, firstPosition: position, keys: kb.baseAddress!,
+                              values: vb.baseAddress!, format: .f16, heads: heads, kvHeads: kvHeads, headDim: dim, valueDim: dim,
+                              scale: 0.125, window: nil, pool: ThreadPool(threads: threads), stepRows: 1)
+                }
+            }
+            return out
+        }
+        let one = run(threads: 1), two = run(threads: 2)
+        #expect((one.map(\.bitPattern) != two.map(\.bitPattern)) == differs)
+        // Either way it is attention: within F16 accumulation of the exact result.
+        for h in 0..<heads {
+            let kv = h / (heads / kvHeads)
+            let scores = (0...position).map { t in
+                (0..<dim).reduce(0.0) { $0 + Double(q[h * dim + $1]) * Double(fp16ToFloat(k16[(t * kvHeads + kv) * dim + $1])) } * 0.125
+            }
+            let m = scores.max()!
+            let w = scores.map { exp($0 - m) }, total = w.reduce(0, +)
+            for d in 0..<dim {
+                let exact = zip(w, 0...position).reduce(0.0) { $0 + $1.0 * Double(fp16ToFloat(v16[($1.1 * kvHeads + kv) * dim + d])) } / total
+                #expect(abs(Double(two[h * dim + d]) - exact) < 5e-3, "head \(h) lane \(d)")
+            }
+        }
+    }
+}

@@ -675,8 +675,9 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q3_K_ord(int64_t 
             const __m256i bias = _mm256_madd_epi16(s16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
             sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(bias, 2));
             accs = fmaf(h2f_hw(x[i].d) * (float)hsum_i32x8(sumi), y[i].d, accs);
+        } else {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
         }
-        else acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f_hw(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
     }
     return order == Q3_TILED ? accs : hsum_ps(acc);
 }

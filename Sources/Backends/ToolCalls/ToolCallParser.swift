@@ -7,8 +7,8 @@
 // Text that may still become a call is withheld; text that turns out not to be one (malformed
 // JSON, an unknown function, a tag never closed) is released as content, so nothing is lost.
 //
-// A call written `{"name": "<offered fn>", "arguments": {…}}` (the form all three syntaxes use)
-// is streamed: it starts once its arguments object holds a valid first byte past `{`, and then
+// A call written `{"name": "<offered fn>", "arguments": {…}}` (in a tag, as plain JSON, in a
+// fence or after the python tag) is streamed: it starts once its arguments object holds a valid first byte past `{`, and then
 // each piece of the arguments is released as soon as it is known to be a valid beginning of JSON.
 // Its arguments are the model's own text, byte for byte, in the streamed and the whole answer
 // alike (both are built from the same pieces; re-serializing would mean holding the object back

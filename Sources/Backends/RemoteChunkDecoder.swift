@@ -2,8 +2,9 @@
 // `choices[].delta`, completion chunks `choices[].text`; both may carry logprobs, a
 // finish_reason and (in the last chunk) usage. The usage is held back and reported at the end,
 // because the backend's stream promises usage as its last event. Streamed tool calls arrive in
-// pieces (id and name first, then fragments of the arguments); a call is reported whole when its
-// choice finishes.
+// pieces (id and name first, then fragments of the arguments) and are passed on as pieces: a call
+// is announced once its arguments begin (or a later call appears, or its choice finishes), then
+// each fragment follows, so calls are announced in order and a client streams them as they come.
 
 import ChatTemplates
 
@@ -15,8 +16,16 @@ struct RemoteChunkDecoder {
     let remote: String
     /// The usage the remote reported, if it did.
     private(set) var usage: BackendUsage?
-    /// Tool calls being assembled: choice → the remote's call index → the call so far.
-    private var calls: [Int: [Int: ToolCall]] = [:]
+    /// A remote call: its id, name and the arguments not passed on yet; its number among the
+    /// choice's calls (in order of appearance), and whether it was announced.
+    private struct StreamedCall {
+        var call = ToolCall(id: "", name: "", arguments: "")
+        var number: Int
+        var started = false
+    }
+
+    /// Tool calls being streamed: choice → the remote's call index → the call.
+    private var calls: [Int: [Int: StreamedCall]] = [:]
 
     init(kind: Kind, choices: Int, remote: String) {
         self.kind = kind
@@ -57,7 +66,7 @@ struct RemoteChunkDecoder {
             }
             events += Self.textEvents(choice: index, text: text, logprobs: logprobs)
             if case .array(let parts)? = (choice["delta"] ?? choice["message"])?.objectValue?["tool_calls"] {
-                gather(parts, choice: index)
+                events += gather(parts, choice: index)
             }
             if case .string(let reason)? = choice["finish_reason"] {
                 events += finishedCalls(choice: index)
@@ -72,31 +81,58 @@ struct RemoteChunkDecoder {
         calls.keys.sorted().flatMap { finishedCalls(choice: $0) }
     }
 
-    /// Adds streamed pieces of tool calls: `{index, id, function: {name, arguments}}`. A whole
-    /// answer's calls have no `index`; their position stands in for it.
-    private mutating func gather(_ parts: [TemplateValue], choice: Int) {
+    /// Streamed pieces of tool calls (`{index, id, function: {name, arguments}}`) as events. A
+    /// whole answer's calls have no `index`; their position stands in for it.
+    private mutating func gather(_ parts: [TemplateValue], choice: Int) -> [BackendEvent] {
+        var events: [BackendEvent] = []
         for (position, part) in parts.enumerated() {
             guard let p = part.objectValue else { continue }
             var index = position
             if case .int(let i)? = p["index"] { index = i }
-            var call = calls[choice, default: [:]][index] ?? ToolCall(id: "", name: "", arguments: "")
-            if case .string(let id)? = p["id"], !id.isEmpty { call.id = id }
-            if let f = p["function"]?.objectValue {
-                if case .string(let name)? = f["name"] { call.name += name }
-                if case .string(let args)? = f["arguments"] { call.arguments += args }
+            if calls[choice]?[index] == nil {
+                // A new call: the earlier ones have all their names by now.
+                events += announceAll(choice: choice)
+                calls[choice, default: [:]][index] = StreamedCall(number: calls[choice]?.count ?? 0)
             }
-            calls[choice, default: [:]][index] = call
+            var entry = calls[choice]![index]!
+            if case .string(let id)? = p["id"], !id.isEmpty { entry.call.id = id }
+            if let f = p["function"]?.objectValue {
+                if case .string(let name)? = f["name"] { entry.call.name += name }
+                if case .string(let args)? = f["arguments"] { entry.call.arguments += args }
+            }
+            if !entry.call.arguments.isEmpty && (entry.started || !entry.call.name.isEmpty) {
+                events.append(announce(&entry, choice: choice))
+            }
+            calls[choice]![index] = entry
         }
+        return events
     }
 
-    /// The assembled calls of a choice, in index order, as events (numbered from 0).
-    private mutating func finishedCalls(choice: Int) -> [BackendEvent] {
-        guard let pending = calls.removeValue(forKey: choice) else { return [] }
-        return pending.sorted { $0.key < $1.key }.enumerated().map { n, entry in
-            var call = entry.value
-            if call.id.isEmpty { call.id = ToolCall.newID() }
-            return .toolCall(choice: choice, index: n, call: call)
+    /// The call's start (id, name, the arguments so far) the first time, then its next fragment.
+    private func announce(_ entry: inout StreamedCall, choice: Int) -> BackendEvent {
+        if entry.call.id.isEmpty { entry.call.id = ToolCall.newID() }
+        let event = BackendEvent.toolCall(choice: choice, index: entry.number, call: entry.call)
+        entry.started = true
+        entry.call.arguments = ""
+        return event
+    }
+
+    /// Announces the choice's calls not announced yet, in order.
+    private mutating func announceAll(choice: Int) -> [BackendEvent] {
+        guard let entries = calls[choice] else { return [] }
+        var events: [BackendEvent] = []
+        for (index, var entry) in entries.sorted(by: { $0.value.number < $1.value.number }) where !entry.started {
+            events.append(announce(&entry, choice: choice))
+            calls[choice]![index] = entry
         }
+        return events
+    }
+
+    /// The calls of a finished choice not announced yet (calls without arguments).
+    private mutating func finishedCalls(choice: Int) -> [BackendEvent] {
+        let events = announceAll(choice: choice)
+        calls.removeValue(forKey: choice)
+        return events
     }
 
     /// Text events: one per logprob entry when the entries spell the text (each then carries

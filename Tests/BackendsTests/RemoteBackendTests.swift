@@ -170,8 +170,10 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
                                           toolChoice: .function("get_weather"), parallelToolCalls: false)
                 let d = await drain(try await remote.chat(request))
                 #expect(d.error == nil)
+                // Passed on as they come: a call starts with its first arguments, fragments follow.
                 #expect(d.events == [
-                    .toolCall(choice: 0, index: 0, call: ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#)),
+                    .toolCall(choice: 0, index: 0, call: ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"#)),
+                    .toolCall(choice: 0, index: 0, call: ToolCall(id: "call_1", name: "get_weather", arguments: #""Paris"}"#)),
                     .toolCall(choice: 0, index: 1, call: ToolCall(id: "call_2", name: "now", arguments: "{}")),
                     .finish(choice: 0, reason: .toolCalls),
                 ])
@@ -181,6 +183,29 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
             #expect(o["tools"] == .array(tools))
             #expect(o["tool_choice"] == .object([("type", "function"), ("function", .object([("name", "get_weather")]))]))
             #expect(o["parallel_tool_calls"] == false)
+        }
+    }
+
+    /// A call that never gets arguments is announced when the next call appears (or its choice
+    /// ends), so calls are always announced in order.
+    @Test func callsWithoutArgumentsAreAnnouncedInOrder() async throws {
+        let chunks = [
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"now","arguments":""}}]},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":2,"id":"call_c","type":"function","function":{"name":"now"}}]},"finish_reason":null}]}"#,
+            FakeChunks.chatFinish("tool_calls"),
+        ]
+        try await withFakeRemote({ _ in .events(chunks) }) { server in
+            try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in
+                let d = await drain(try await remote.chat(chatRequest("m")))
+                #expect(d.events == [
+                    .toolCall(choice: 0, index: 0, call: ToolCall(id: "call_a", name: "now", arguments: "")),
+                    .toolCall(choice: 0, index: 1, call: ToolCall(id: "call_b", name: "get_weather", arguments: "{}")),
+                    .toolCall(choice: 0, index: 2, call: ToolCall(id: "call_c", name: "now", arguments: "")),
+                    .finish(choice: 0, reason: .toolCalls),
+                ])
+            }
         }
     }
 

@@ -89,14 +89,6 @@ private struct BlockTileJob: TiledAttentionJob {
             blockStart += blockKeys
         }
 
-        for (t, b) in tokens.enumerated() {
-            for j in 0..<g.group {
-                let r = t * g.group + j
-                let out = output + b * g.heads * g.valueDim + (kvHead * g.group + j) * g.valueDim
-                let a = acc + r * g.valueDim
-                let norm: Float = sums[r] == 0 ? 0 : 1 / sums[r]
-                for c in 0..<g.valueDim { out[c] = a[c] * norm }
-            }
-        }
+        writeNormalized(tokens: tokens, kvHead: kvHead, accumulators: acc, sums: sums, into: output)
     }
 }

@@ -119,6 +119,23 @@ extension TiledAttentionJob {
     /// The first key position `position` sees.
     @inline(__always)
     func firstKey(_ position: Int) -> Int { window.map { max(0, position - $0 + 1) } ?? 0 }
+
+    /// Each row's value sum divided by its softmax sum (as a multiplication by the inverse; 0
+    /// where the row saw nothing), into the output rows of the tile's tokens and KV head.
+    @inline(__always)
+    func writeNormalized(tokens: Range<Int>, kvHead: Int, accumulators acc: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+                         into output: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        for (t, b) in tokens.enumerated() {
+            for j in 0..<g.group {
+                let r = t * g.group + j
+                let out = output + b * g.heads * g.valueDim + (kvHead * g.group + j) * g.valueDim
+                let a = acc + r * g.valueDim
+                let norm: Float = sums[r] == 0 ? 0 : 1 / sums[r]
+                for c in 0..<g.valueDim { out[c] = a[c] * norm }
+            }
+        }
+    }
 }
 
 private struct TiledPrefillJob: TiledAttentionJob {
@@ -181,14 +198,6 @@ private struct TiledPrefillJob: TiledAttentionJob {
             blockStart = blockEnd
         }
 
-        for (t, b) in tokens.enumerated() {
-            for j in 0..<g.group {
-                let r = t * g.group + j
-                let out = output + b * g.heads * g.valueDim + (kvHead * g.group + j) * g.valueDim
-                let a = acc + r * g.valueDim
-                let norm: Float = sums[r] == 0 ? 0 : 1 / sums[r]
-                for c in 0..<g.valueDim { out[c] = a[c] * norm }
-            }
-        }
+        writeNormalized(tokens: tokens, kvHead: kvHead, accumulators: acc, sums: sums, into: output)
     }
 }

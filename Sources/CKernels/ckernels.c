@@ -720,11 +720,17 @@ static inline int k4_pair_min_term(uint64_t mn, const int16_t *bsums, int j) {
 // dmin_x * d_y), subtracted at the end. K4_ROW adds a 256-element block's sums at a time (its
 // kernel for a lone activation row), K4_ROWS4 each 64-element pair of sub-blocks (its kernel for
 // groups of four activation rows). The integer sums are exact in any order.
-enum { K4_ROW = 0, K4_ROWS4 = 1 };
+// A Q4_K matrix whose row count is not a multiple of 8 is not repacked there: K4_VEC is its
+// vec_dot (up to 7 activation rows): fma(d_x * d_y, 8 int32 lanes, acc) per block, the min terms
+// in 4 lanes, fma(-(dmin_x * d_y), lane l = mins 2l, 2l+1 times their bsum pairs, accm), then
+// hsum(acc) + hsum(accm); K4_TILED its tiled kernel (8 rows or more), Q5_K's tiled formula.
+enum { K4_ROW = 0, K4_ROWS4 = 1, K4_VEC = 2, K4_TILED = 3 };
 CK_AVX2 static inline __attribute__((always_inline)) float dot_q4_K_ord(int64_t n, const blk_q4_K *x, const blk_q8_K *y, const int order) {
     const int64_t nb = n / 256;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     float acc = 0.0f, accm = 0.0f;
+    __m256 vacc = _mm256_setzero_ps();
+    __m128 vaccm = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const float d = h2f_hw(x[i].d) * y[i].d;
         const float dmin = h2f_hw(x[i].dmin) * y[i].d;
@@ -750,12 +756,28 @@ CK_AVX2 static inline __attribute__((always_inline)) float dot_q4_K_ord(int64_t 
         if (order == K4_ROW) {
             acc = fmaf((float)hsum_i32x8(sumi), d, acc);
             accm = fmaf((float)k4_min_term(mn, y[i].bsums), dmin, accm);
+        } else if (order == K4_VEC) {
+            const __m128i b0 = _mm_loadu_si128((const __m128i *)y[i].bsums);
+            const __m128i b1 = _mm_loadu_si128((const __m128i *)(y[i].bsums + 8));
+            const __m128i prod = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn)), _mm_hadd_epi16(b0, b1));
+            vaccm = _mm_fmadd_ps(_mm_set1_ps(-dmin), _mm_cvtepi32_ps(prod), vaccm);
+            vacc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), vacc);
+        } else if (order == K4_TILED) {
+            const float r = fmaf(-h2f_hw(x[i].dmin), (float)k4_min_term(mn, y[i].bsums), h2f_hw(x[i].d) * (float)hsum_i32x8(sumi));
+            acc = fmaf(r, y[i].d, acc);
         }
     }
-    return acc - accm;
+    if (order == K4_VEC) {
+        vaccm = _mm_add_ps(vaccm, _mm_movehl_ps(vaccm, vaccm));
+        vaccm = _mm_add_ss(vaccm, _mm_movehdup_ps(vaccm));
+        return hsum_ps(vacc) + _mm_cvtss_f32(vaccm);
+    }
+    return order == K4_TILED ? acc : acc - accm;
 }
 CK_AVX2 static float dot_q4_K_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_ROW); }
 CK_AVX2 static float dot_q4_K_rows4_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_ROWS4); }
+CK_AVX2 static float dot_q4_K_vec_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_VEC); }
+CK_AVX2 static float dot_q4_K_tiled_avx2(int64_t n, const blk_q4_K *x, const blk_q8_K *y) { return dot_q4_K_ord(n, x, y, K4_TILED); }
 
 // Q5_K in two orders of llama.cpp's AVX2 build. K5_VEC, its vec_dot (up to 7 activation rows):
 // fma(d_x * d_y, 8 int32 lanes, acc) per 256-element block, the min terms in a scalar chain
@@ -1346,6 +1368,12 @@ float ck_vec_dot_q6_K_q8_K(int64_t n, const void *w, const void *a) {
 float ck_vec_dot_q4_K_q8_K_rows4(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q4_K_rows4_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
 }
+float ck_vec_dot_q4_K_q8_K_vec(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q4_K_vec_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
+float ck_vec_dot_q4_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
+    CK_DISPATCH(dot_q4_K_tiled_avx2(n, w, a), dot_q4_K_scalar(n, w, a));
+}
 float ck_vec_dot_q2_K_q8_K_tiled(int64_t n, const void *w, const void *a) {
     CK_DISPATCH(dot_q2_K_tiled_avx2(n, w, a), dot_q2_K_scalar(n, w, a));
 }
@@ -1612,6 +1640,46 @@ CK_P_GEMM4_SIGNED(gemm4_q5_0_p_avx2, blk_q5_0, p_u_q5_0, p_lanes_off, CK_AVX2)
 CK_P_GEMM4_SIGNED(gemm4_q8_0_p_avx2, blk_q8_0, p_u_q8_0, p_lanes_s, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q4_1_p_avx2, blk_q4_1, q4_1_values, p_lanes_u, CK_AVX2)
 CK_P_GEMM4_MIN(gemm4_q5_1_p_avx2, blk_q5_1, q5_1_values, p_lanes_u, CK_AVX2)
+
+// Q4_0 as llama.cpp's AVX2 build multiplies the matrices it repacks (q4_0 8x8: row count a
+// multiple of 8), at every batch size: per output, one chain acc = fma(block's integer sum,
+// d_x * d_y, acc). Eight weight rows go together: their eight integer sums per block are
+// reduced into one vector, so one vector fma serves eight outputs.
+CK_AVX2 static inline __m256i hsum_8x8_epi32(__m256i v0, __m256i v1, __m256i v2, __m256i v3,
+                                              __m256i v4, __m256i v5, __m256i v6, __m256i v7) {
+    const __m256i t0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    const __m256i t1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v4, v5), _mm256_hadd_epi32(v6, v7));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
+}
+CK_AVX2 static inline void rows8_q4_0_p_repacked_avx2(int64_t n, const char *w, size_t row_bytes, const char *y, float *out) {
+    const blk_q4_0 *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const blk_q4_0 *)(w + r * row_bytes);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256i s = hsum_8x8_epi32(
+            p_lanes_off8(p_u_q4_0(x[0] + i), y, i), p_lanes_off8(p_u_q4_0(x[1] + i), y, i),
+            p_lanes_off8(p_u_q4_0(x[2] + i), y, i), p_lanes_off8(p_u_q4_0(x[3] + i), y, i),
+            p_lanes_off8(p_u_q4_0(x[4] + i), y, i), p_lanes_off8(p_u_q4_0(x[5] + i), y, i),
+            p_lanes_off8(p_u_q4_0(x[6] + i), y, i), p_lanes_off8(p_u_q4_0(x[7] + i), y, i));
+        const __m128i dh = _mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
+                                          (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d);
+        const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(dh), _mm256_set1_ps(P_D(y, i)));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc);
+    }
+    _mm256_storeu_ps(out, acc);
+}
+CK_AVX2 static inline float dot_q4_0_p_repacked_avx2(int64_t n, const blk_q4_0 *x, const char *y) {
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        acc = fmaf((float)hsum_i32x8(p_lanes_off8(p_u_q4_0(x + i), y, i)), h2f_hw(x[i].d) * P_D(y, i), acc);
+    }
+    return acc;
+}
+CK_AVX2 static void gemv_q4_0_p_repacked_avx2(int64_t n, const char *w, size_t row_bytes, int64_t rows, const char *a, float *y) {
+    int64_t r = 0;
+    for (; r + 8 <= rows; r += 8) rows8_q4_0_p_repacked_avx2(n, w + r * row_bytes, row_bytes, a, y + r);
+    for (; r < rows; r++) y[r] = dot_q4_0_p_repacked_avx2(n, (const blk_q4_0 *)(w + r * row_bytes), a);
+}
 
 // Up to eight columns per weight row where the CPU has AVX-512 F/VL/BW/VNNI (prefill, and
 // decode over two or more sequences; a single column stays on AVX2: on the AMD machine we
@@ -2055,6 +2123,37 @@ CK_P_ENTRY(q8_0, blk_q8_0)
 CK_P_ENTRY(q4_1, blk_q4_1)
 CK_P_ENTRY(q5_1, blk_q5_1)
 
+// Q4_0 in the order of llama.cpp's repacked kernels (see rows8_q4_0_p_repacked_avx2).
+static float dot_q4_0_p_repacked_scalar(int64_t n, const blk_q4_0 *x, const char *y) {
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) s += p_value_q4_0(x + i, j) * P_QS(y, i)[j];
+        acc = fmaf((float)s, ck_h2f(x[i].d) * P_D(y, i), acc);
+    }
+    return acc;
+}
+void ck_gemv_q4_0_p_repacked(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y) {
+#if CK_X86
+    if (use_avx2()) { gemv_q4_0_p_repacked_avx2(n, w, row_bytes, rows, a, y); return; }
+#endif
+    for (int64_t r = 0; r < rows; r++) y[r] = dot_q4_0_p_repacked_scalar(n, (const blk_q4_0 *)((const char *)w + r * row_bytes), a);
+}
+void ck_gemm_cols_q4_0_p_repacked(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) {
+    for (int c = 0; c < cols; c++) ck_gemv_q4_0_p_repacked(n, w, row_bytes, rows, (const char *)a + (size_t)c * stride, y + (size_t)c * y_stride);
+}
+float ck_vec_dot_q4_0_q8_0_repacked(int64_t n, const void *w, const void *a) {
+    const blk_q4_0 *x = w;
+    const blk_q8_0 *q = a;
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) s += p_value_q4_0(x + i, j) * q[i].qs[j];
+        acc = fmaf((float)s, ck_h2f(x[i].d) * ck_h2f(q[i].d), acc);
+    }
+    return acc;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The value sum of llama.cpp-rounding attention (see Kernels/Attention.swift): per lane,
 // acc = 0; for each key i: if grew[i] != 0, acc = f16(acc * rescale[i]); acc = f16(fma(v_i, weight[i], acc));
@@ -2300,6 +2399,18 @@ CK_COLS_ENTRY_NARROW(ck_gemm_cols_q2_K, blk_q2_K, dot_q2_K_avx2, dot_q2_K_scalar
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q2_K_tiled, blk_q2_K, dot_q2_K_tiled_avx2, dot_q2_K_scalar, gemmn_q2_K_tiled_avx2)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q3_K, blk_q3_K, dot_q3_K_avx2, dot_q3_K_scalar, gemmn_q3_K_avx2)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q3_K_tiled, blk_q3_K, dot_q3_K_tiled_avx2, dot_q3_K_scalar, gemmn_q3_K_tiled_avx2)
+// Q4_K matrices that llama.cpp does not repack (row count not a multiple of 8; rare): one dot
+// product per (row, column).
+#define CK_COLS_ENTRY_DOTS_AVX2(NAME, BLK, DOT_AVX2, DOT_SCALAR)                                        \
+CK_AVX2 static void NAME##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
+    CK_COLS_SCALAR(BLK, DOT_AVX2)                                                                      \
+}                                                                                                      \
+CK_COLS_SIGNATURE(NAME) {                                                                              \
+    if (!use_avx2()) { CK_COLS_SCALAR(BLK, DOT_SCALAR) return; }                                       \
+    NAME##_avx2(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                                  \
+}
+CK_COLS_ENTRY_DOTS_AVX2(ck_gemm_cols_q4_K_vec, blk_q4_K, dot_q4_K_vec_avx2, dot_q4_K_scalar)
+CK_COLS_ENTRY_DOTS_AVX2(ck_gemm_cols_q4_K_tiled, blk_q4_K, dot_q4_K_tiled_avx2, dot_q4_K_scalar)
 #else
 #define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
 CK_COLS_SIGNATURE(NAME) { CK_COLS_SCALAR(BLK, DOT) }
@@ -2318,6 +2429,8 @@ CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K, blk_q2_K, dot_q2_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q2_K_tiled, blk_q2_K, dot_q2_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K, blk_q3_K, dot_q3_K_scalar)
 CK_COLS_ENTRY_DOTS(ck_gemm_cols_q3_K_tiled, blk_q3_K, dot_q3_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K_vec, blk_q4_K, dot_q4_K_scalar)
+CK_COLS_ENTRY_DOTS(ck_gemm_cols_q4_K_tiled, blk_q4_K, dot_q4_K_scalar)
 #endif
 
 int ck_uses_vnni(void) {

@@ -225,15 +225,24 @@ func columnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
 /// Columns handed to one multi-column kernel call: the widest kernel's width.
 @usableFromInline let matmulColumnBlock = 8
 
+/// Whether llama.cpp's AVX2 build repacks a weight matrix of this format and row count (its q4_0
+/// 8x8 and q4_K 8x8 layouts, taken only when the row count is a multiple of 8). That decides the
+/// kernels it multiplies the matrix with, and so the order it adds floats in.
+@inlinable public func llamaCppRepacks(_ format: QuantFormat, rows: Int) -> Bool {
+    (format == .q4_0 || format == .q4_K) && rows % 8 == 0
+}
+
 /// How many leading activation rows of a batch of `batch` rows llama.cpp's AVX2 build (the one
-/// the reference outputs come from) multiplies with another kernel than a lone row, and so in
-/// another float order: Q4_K, whose weights it repacks, in full groups of four rows; Q2_K, Q3_K,
-/// Q5_K and Q6_K (not repacked there), in its tiled kernel, all rows of a batch of eight or more.
-/// Every other format keeps one order for any batch (Q5_0/Q8_0 batches go through llamafile's
-/// kernels, whose order is vec_dot's).
-@inlinable public func batchOrderRows(_ format: QuantFormat, batch: Int) -> Int {
+/// the reference outputs come from) multiplies, for a matrix of `rows` rows, with another kernel
+/// than a lone row, and so in another float order. Repacked Q4_0: all rows at any batch size (its
+/// repacked kernels, one order for one row and for groups of four). Repacked Q4_K: full groups of
+/// four rows. Q2_K, Q3_K, Q5_K, Q6_K and unrepacked Q4_K: in its tiled kernel, all rows of a
+/// batch of eight or more. Every other format keeps one order for any batch (Q4_0/Q5_0/Q8_0
+/// batches go through llamafile's kernels, whose order is vec_dot's).
+@inlinable public func batchOrderRows(_ format: QuantFormat, rows: Int, batch: Int) -> Int {
     switch format {
-    case .q4_K: return batch - batch % 4
+    case .q4_0: return llamaCppRepacks(format, rows: rows) ? batch : 0
+    case .q4_K: return llamaCppRepacks(format, rows: rows) ? batch - batch % 4 : (batch >= 8 ? batch : 0)
     case .q2_K, .q3_K, .q5_K, .q6_K: return batch >= 8 ? batch : 0
     default: return 0
     }
@@ -241,9 +250,10 @@ func columnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
 
 /// Multi-column kernels in the batch order of `batchOrderRows`, where it differs.
 @usableFromInline
-func batchColumnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
+func batchColumnsKernel(_ format: QuantFormat, rows: Int) -> ColumnsKernel? {
     switch format {
-    case .q4_K: return ck_gemm_cols_q4_K_rows4
+    case .q4_0: return llamaCppRepacks(format, rows: rows) ? ck_gemm_cols_q4_0_p_repacked : nil
+    case .q4_K: return llamaCppRepacks(format, rows: rows) ? ck_gemm_cols_q4_K_rows4 : ck_gemm_cols_q4_K_tiled
     case .q2_K: return ck_gemm_cols_q2_K_tiled
     case .q3_K: return ck_gemm_cols_q3_K_tiled
     case .q5_K: return ck_gemm_cols_q5_K_tiled
@@ -252,12 +262,28 @@ func batchColumnsKernel(_ format: QuantFormat) -> ColumnsKernel? {
     }
 }
 
-/// The dot product `matmul` computes for activation row `row` of a batch of `batch` rows: the
-/// single-row kernel (`vecDot`), or the batch order of `batchOrderRows`. For tests.
-public func batchVecDot(_ weightFormat: QuantFormat, count: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, row: Int, batch: Int) -> Float {
-    guard row < batchOrderRows(weightFormat, batch: batch) else { return vecDot(weightFormat, count: count, w, a) }
+/// The lone-row dot product llama.cpp's AVX2 build computes for a matrix of `rows` rows, where it
+/// is not `vecDot`'s: an unrepacked Q4_K matrix goes through its vec_dot (`vecDot` follows its
+/// repacked kernel).
+@usableFromInline
+func loneRowDot(_ format: QuantFormat, rows: Int) -> QuantDot? {
+    format == .q4_K && !llamaCppRepacks(format, rows: rows) ? ck_vec_dot_q4_K_q8_K_vec : nil
+}
+
+/// The dot product `matmul` computes for activation row `row` of a batch of `batch` rows against a
+/// row of a matrix of `rows` rows: the single-row kernel (`vecDot`, or llama.cpp's vec_dot order
+/// for an unrepacked Q4_K matrix), or the batch order of `batchOrderRows`. For tests.
+public func batchVecDot(_ weightFormat: QuantFormat, count: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer,
+                        row: Int, batch: Int, rows: Int) -> Float {
+    guard row < batchOrderRows(weightFormat, rows: rows, batch: batch) else {
+        if let lone = loneRowDot(weightFormat, rows: rows) { return lone(Int64(count), w, a) }
+        return vecDot(weightFormat, count: count, w, a)
+    }
     switch weightFormat {
-    case .q4_K: return ck_vec_dot_q4_K_q8_K_rows4(Int64(count), w, a)
+    case .q4_0: return ck_vec_dot_q4_0_q8_0_repacked(Int64(count), w, a)
+    case .q4_K:
+        return llamaCppRepacks(.q4_K, rows: rows) ? ck_vec_dot_q4_K_q8_K_rows4(Int64(count), w, a)
+            : ck_vec_dot_q4_K_q8_K_tiled(Int64(count), w, a)
     case .q2_K: return ck_vec_dot_q2_K_q8_K_tiled(Int64(count), w, a)
     case .q3_K: return ck_vec_dot_q3_K_q8_K_tiled(Int64(count), w, a)
     case .q5_K: return ck_vec_dot_q5_K_q8_K_tiled(Int64(count), w, a)
@@ -281,10 +307,11 @@ struct MatmulPart {
         self.w = w
         self.y = y
         kind = ActivationKind(w.format)
-        gemv = preparedKernels(w.format)?.gemv
+        let repackedQ4_0 = w.format == .q4_0 && llamaCppRepacks(.q4_0, rows: w.rows)
+        gemv = repackedQ4_0 ? ck_gemv_q4_0_p_repacked : preparedKernels(w.format)?.gemv
         dot = gemv == nil ? quantDotKernel(w.format) : nil
-        columns = columnsKernel(w.format)
-        batchColumns = batchColumnsKernel(w.format)
+        columns = loneRowDot(w.format, rows: w.rows) == nil ? columnsKernel(w.format) : ck_gemm_cols_q4_K_vec
+        batchColumns = batchColumnsKernel(w.format, rows: w.rows)
     }
 
     /// y[b*rows + r] for rows lo..<hi of this matrix and activation rows b0..<b1 of a batch of
@@ -298,7 +325,7 @@ struct MatmulPart {
         }
         if let columns {
             // Each weight row meets up to `matmulColumnBlock` activation rows per kernel call.
-            let split = batchColumns == nil ? b0 : min(max(batchOrderRows(w.format, batch: batch), b0), b1)
+            let split = batchColumns == nil ? b0 : min(max(batchOrderRows(w.format, rows: rows, batch: batch), b0), b1)
             var b = b0
             while b < b1 {
                 let end = b < split ? split : b1

@@ -6,7 +6,8 @@ import Kernels
 /// (1 to 17, so blocks of 8 and of 4 and their remainders all occur), on the AVX-512 kernels,
 /// the AVX2 kernels, and the scalar ones. The single dot product is the one of the float order
 /// llama.cpp's AVX2 build uses for that row of that batch (`batchVecDot`: Q4_K rows in groups of
-/// four and Q2_K/Q3_K/Q5_K/Q6_K batches of eight or more have their own).
+/// four and Q2_K/Q3_K/Q5_K/Q6_K batches of eight or more have their own; the 9-row matrices here
+/// are ones it does not repack, Q4RepackOrderTests covers those it does).
 @Suite struct BatchedColumnsTests {
     static let pool1 = ThreadPool(threads: 1)
     static let pool2 = ThreadPool(threads: 2)
@@ -22,7 +23,7 @@ import Kernels
             for b in 0..<batch {
                 qa.withUnsafeMutableBytes { q in quantizeActivations(act, xp.baseAddress! + b * cols, q.baseAddress!, count: cols) }
                 qa.withUnsafeBytes { q in
-                    for r in 0..<rows { out[b * rows + r] = batchVecDot(f, count: cols, w.row(r), q.baseAddress!, row: b, batch: batch) }
+                    for r in 0..<rows { out[b * rows + r] = batchVecDot(f, count: cols, w.row(r), q.baseAddress!, row: b, batch: batch, rows: rows) }
                 }
             }
         }

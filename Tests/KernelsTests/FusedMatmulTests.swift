@@ -33,8 +33,8 @@ import Kernels
                     qa.withUnsafeBytes { q in
                         for r in 0..<rows {
                             let wr = raw.baseAddress! + r * w.rowBytes
-                            expected[b * rows + r] = batchVecDot(f, count: cols, wr, q.baseAddress!, row: b, batch: batch)
-                            if b == 0 { expected1[r] = vecDot(f, count: cols, wr, q.baseAddress!) }
+                            expected[b * rows + r] = batchVecDot(f, count: cols, wr, q.baseAddress!, row: b, batch: batch, rows: rows)
+                            if b == 0 { expected1[r] = batchVecDot(f, count: cols, wr, q.baseAddress!, row: 0, batch: 1, rows: rows) }
                         }
                     }
                 }

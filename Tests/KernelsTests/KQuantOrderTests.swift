@@ -148,8 +148,8 @@ import Kernels
                         for b in 0..<3 {
                             let w = wp.baseAddress! + r * rowBytes, a = qp.baseAddress! + b * aBytes
                             let lone = vecDot(f, count: cols, w, a)
-                            let tiled = batchVecDot(f, count: cols, w, a, row: b, batch: 8)
-                            let lone7 = batchVecDot(f, count: cols, w, a, row: b, batch: 7)
+                            let tiled = batchVecDot(f, count: cols, w, a, row: b, batch: 8, rows: c.rows)
+                            let lone7 = batchVecDot(f, count: cols, w, a, row: b, batch: 7, rows: c.rows)
                             #expect(lone.bitPattern == Self.model(f, w, a, n: cols, tiled: false).bitPattern, "\(f) \(cols) row \(r) col \(b): vec_dot order")
                             #expect(lone7.bitPattern == lone.bitPattern, "\(f) \(cols): a batch of 7 keeps the vec_dot order")
                             #expect(tiled.bitPattern == Self.model(f, w, a, n: cols, tiled: true).bitPattern, "\(f) \(cols) row \(r) col \(b): tiled order")

@@ -76,7 +76,7 @@ import Kernels
                     }
                 }
             }
-            let split = batchOrderRows(f, batch: batch)
+            let split = batchOrderRows(f, rows: rows, batch: batch)
             #expect(Array(yb[(split * rows)...]) == Array(ys[(split * rows)...]), "\(f) batch \(batch): rows past \(split)")
             if split > 0 {
                 var want = [Float](repeating: 0, count: split * rows)
@@ -88,7 +88,7 @@ import Kernels
                         for b in 0..<split {
                             qa.withUnsafeMutableBytes { q in quantizeActivations(act, xp.baseAddress! + b * cols, q.baseAddress!, count: cols) }
                             qa.withUnsafeBytes { q in
-                                for r in 0..<rows { want[b * rows + r] = batchVecDot(f, count: cols, w.row(r), q.baseAddress!, row: b, batch: batch) }
+                                for r in 0..<rows { want[b * rows + r] = batchVecDot(f, count: cols, w.row(r), q.baseAddress!, row: b, batch: batch, rows: rows) }
                             }
                         }
                     }

@@ -81,6 +81,12 @@ void ck_gemv_q5_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, co
 void ck_gemv_q8_0_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
 void ck_gemv_q4_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
 void ck_gemv_q5_1_p(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+// Q4_0 in the order llama.cpp's AVX2 build uses for the Q4_0 matrices it repacks (row count a
+// multiple of 8), at every batch size: per output, acc = fma(block's integer sum, d_x * d_y, acc).
+// The vec_dot form takes a Q8_0 activation row (for tests); the others prepared rows.
+void ck_gemv_q4_0_p_repacked(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, float *y);
+void ck_gemm_cols_q4_0_p_repacked(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+float ck_vec_dot_q4_0_q8_0_repacked(int64_t n, const void *w, const void *a);
 // out[c] = w . (a + c*stride), c = 0..7, bit-identical to the gemv results, where the CPU has
 // AVX-512 VL/BW/VNNI: returns 1 then, else 0 without touching `out` (use the 4-column kernel).
 int ck_gemm8_q4_0_p(int64_t n, const void *w, const void *a, size_t stride, float *out);
@@ -127,6 +133,12 @@ float ck_vec_dot_q2_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q3_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q5_K_q8_K_tiled(int64_t n, const void *w, const void *a);
 float ck_vec_dot_q6_K_q8_K_tiled(int64_t n, const void *w, const void *a);
+// Q4_K matrices whose row count is not a multiple of 8, which llama.cpp's AVX2 build does not
+// repack: its vec_dot order (up to 7 activation rows) and its tiled kernel's (8 or more).
+float ck_vec_dot_q4_K_q8_K_vec(int64_t n, const void *w, const void *a);
+float ck_vec_dot_q4_K_q8_K_tiled(int64_t n, const void *w, const void *a);
+void ck_gemm_cols_q4_K_vec(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
+void ck_gemm_cols_q4_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
 void ck_gemm_cols_q4_K_rows4(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
 void ck_gemm_cols_q2_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);
 void ck_gemm_cols_q3_K_tiled(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride);

@@ -1680,6 +1680,48 @@ CK_AVX2 static void gemv_q4_0_p_repacked_avx2(int64_t n, const char *w, size_t r
     for (; r + 8 <= rows; r += 8) rows8_q4_0_p_repacked_avx2(n, w + r * row_bytes, row_bytes, a, y + r);
     for (; r < rows; r++) y[r] = dot_q4_0_p_repacked_avx2(n, (const blk_q4_0 *)(w + r * row_bytes), a);
 }
+// Eight weight rows against `NC` (1 to 4) columns: the rows' weights are unpacked once per block.
+CK_AVX2 static inline __attribute__((always_inline)) void rows8_cols_q4_0_p_repacked_avx2(
+        int64_t n, const char *w, size_t row_bytes, const char *a, size_t stride, float *y, size_t y_stride, const int nc) {
+    const blk_q4_0 *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const blk_q4_0 *)(w + r * row_bytes);
+    __m256 acc[4];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++) {
+        __m256i u[8];
+        for (int r = 0; r < 8; r++) u[r] = p_u_q4_0(x[r] + i);
+        const __m128i dh = _mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
+                                          (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d);
+        const __m256 dw = _mm256_cvtph_ps(dh);
+        for (int c = 0; c < nc; c++) {
+            const char *yc = a + c * stride;
+            const __m256i s = hsum_8x8_epi32(p_lanes_off8(u[0], yc, i), p_lanes_off8(u[1], yc, i), p_lanes_off8(u[2], yc, i),
+                                             p_lanes_off8(u[3], yc, i), p_lanes_off8(u[4], yc, i), p_lanes_off8(u[5], yc, i),
+                                             p_lanes_off8(u[6], yc, i), p_lanes_off8(u[7], yc, i));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(P_D(yc, i))), acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) _mm256_storeu_ps(y + c * y_stride, acc[c]);
+}
+CK_AVX2 static void cols_q4_0_p_repacked_avx2(int64_t n, const char *w, size_t row_bytes, int64_t rows, const char *a, size_t stride,
+                                              int cols, float *y, size_t y_stride) {
+    int64_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        for (int c = 0; c < cols; c += 4) {
+            const char *wr = w + r * row_bytes, *ac = a + c * stride;
+            float *yr = y + c * y_stride + r;
+            switch (cols - c) {
+            case 1: rows8_cols_q4_0_p_repacked_avx2(n, wr, row_bytes, ac, stride, yr, y_stride, 1); break;
+            case 2: rows8_cols_q4_0_p_repacked_avx2(n, wr, row_bytes, ac, stride, yr, y_stride, 2); break;
+            case 3: rows8_cols_q4_0_p_repacked_avx2(n, wr, row_bytes, ac, stride, yr, y_stride, 3); break;
+            default: rows8_cols_q4_0_p_repacked_avx2(n, wr, row_bytes, ac, stride, yr, y_stride, 4); break;
+            }
+        }
+    }
+    for (; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            y[c * y_stride + r] = dot_q4_0_p_repacked_avx2(n, (const blk_q4_0 *)(w + r * row_bytes), a + c * stride);
+}
 
 // Up to eight columns per weight row where the CPU has AVX-512 F/VL/BW/VNNI (prefill, and
 // decode over two or more sequences; a single column stays on AVX2: on the AMD machine we
@@ -2139,7 +2181,93 @@ void ck_gemv_q4_0_p_repacked(int64_t n, const void *w, size_t row_bytes, int64_t
 #endif
     for (int64_t r = 0; r < rows; r++) y[r] = dot_q4_0_p_repacked_scalar(n, (const blk_q4_0 *)((const char *)w + r * row_bytes), a);
 }
+static int g_wide_min_cols;  // defined with the column entries below
+#if CK_X86
+// AVX-512 VNNI: a pair of blocks of eight rows per step. vpdpbusd gives each row 16 int32 lanes
+// (8 per block); an add-tree reduces the eight rows to one vector of 8 rows x 2 block sums, and
+// the floats follow the same chain, block 2p then 2p + 1.
+CK_AVX512 static inline __m512i hadd_epi32_x16(__m512i a, __m512i b) {
+    const __m512 fa = _mm512_castsi512_ps(a), fb = _mm512_castsi512_ps(b);
+    return _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(fa, fb, 0x88)), _mm512_castps_si512(_mm512_shuffle_ps(fa, fb, 0xDD)));
+}
+CK_AVX512 static inline __attribute__((always_inline)) void rows8_cols_q4_0_p_repacked_zmm(
+        int64_t n, const char *w, size_t row_bytes, const char *a, size_t stride, float *y, size_t y_stride, const int nc) {
+    const blk_q4_0 *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const blk_q4_0 *)(w + r * row_bytes);
+    const __m512i idx_a = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+    const __m512i idx_b = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    __m256 acc[8];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const int64_t nb = n / 32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m512i u[8];
+        for (int r = 0; r < 8; r++) u[r] = _mm512_inserti64x4(_mm512_castsi256_si512(p_u_q4_0(x[r] + i)), p_u_q4_0(x[r] + i + 1), 1);
+        const __m256 dw0 = _mm256_cvtph_ps(_mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
+                                                          (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d));
+        const __m256 dw1 = _mm256_cvtph_ps(_mm_setr_epi16((short)x[0][i + 1].d, (short)x[1][i + 1].d, (short)x[2][i + 1].d, (short)x[3][i + 1].d,
+                                                          (short)x[4][i + 1].d, (short)x[5][i + 1].d, (short)x[6][i + 1].d, (short)x[7][i + 1].d));
+        for (int c = 0; c < nc; c++) {
+            const char *base = P_BASE(a + c * stride, i);
+            const __m512i q = _mm512_loadu_si512((const void *)base);
+            const __m512i corr = _mm512_srai_epi32(_mm512_loadu_si512((const void *)(base + 64)), 1);
+            __m512i v[8];
+            for (int r = 0; r < 8; r++) v[r] = _mm512_dpbusd_epi32(corr, u[r], q);
+            const __m512i t0 = hadd_epi32_x16(hadd_epi32_x16(v[0], v[1]), hadd_epi32_x16(v[2], v[3]));
+            const __m512i t1 = hadd_epi32_x16(hadd_epi32_x16(v[4], v[5]), hadd_epi32_x16(v[6], v[7]));
+            const __m512i s = _mm512_add_epi32(_mm512_permutex2var_epi32(t0, idx_a, t1), _mm512_permutex2var_epi32(t0, idx_b, t1));
+            const float *d = (const float *)(base + 128);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm512_castsi512_si256(s)), _mm256_mul_ps(dw0, _mm256_set1_ps(d[0])), acc[c]);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(s, 1)), _mm256_mul_ps(dw1, _mm256_set1_ps(d[1])), acc[c]);
+        }
+    }
+    if (i < nb) {  // odd block count: the last block alone
+        __m256i u[8];
+        for (int r = 0; r < 8; r++) u[r] = p_u_q4_0(x[r] + i);
+        const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
+                                                         (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d));
+        for (int c = 0; c < nc; c++) {
+            const char *yc = a + c * stride;
+            const __m256i s = hsum_8x8_epi32(p_lanes_off8(u[0], yc, i), p_lanes_off8(u[1], yc, i), p_lanes_off8(u[2], yc, i),
+                                             p_lanes_off8(u[3], yc, i), p_lanes_off8(u[4], yc, i), p_lanes_off8(u[5], yc, i),
+                                             p_lanes_off8(u[6], yc, i), p_lanes_off8(u[7], yc, i));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(P_D(yc, i))), acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) _mm256_storeu_ps(y + c * y_stride, acc[c]);
+}
+CK_AVX512 static void cols_q4_0_p_repacked_zmm(int64_t n, const char *w, size_t row_bytes, int64_t rows, const char *a, size_t stride,
+                                               int cols, float *y, size_t y_stride) {
+    int64_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        for (int c = 0; c < cols; c += 8) {
+            const char *wr = w + r * row_bytes, *ac = a + c * stride;
+            float *yr = y + c * y_stride + r;
+            switch (cols - c) {
+            case 1: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 1); break;
+            case 2: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 2); break;
+            case 3: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 3); break;
+            case 4: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 4); break;
+            case 5: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 5); break;
+            case 6: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 6); break;
+            case 7: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 7); break;
+            default: rows8_cols_q4_0_p_repacked_zmm(n, wr, row_bytes, ac, stride, yr, y_stride, 8); break;
+            }
+        }
+    }
+    for (; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            y[c * y_stride + r] = dot_q4_0_p_repacked_avx2(n, (const blk_q4_0 *)(w + r * row_bytes), a + c * stride);
+}
+#endif
 void ck_gemm_cols_q4_0_p_repacked(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) {
+#if CK_X86
+    if (use_avx2() && cols > 1 && cols >= __atomic_load_n(&g_wide_min_cols, __ATOMIC_RELAXED) && use_avx512()) {
+        cols_q4_0_p_repacked_zmm(n, w, row_bytes, rows, a, stride, cols, y, y_stride);
+        return;
+    }
+    if (use_avx2()) { cols_q4_0_p_repacked_avx2(n, w, row_bytes, rows, a, stride, cols, y, y_stride); return; }
+#endif
     for (int c = 0; c < cols; c++) ck_gemv_q4_0_p_repacked(n, w, row_bytes, rows, (const char *)a + (size_t)c * stride, y + (size_t)c * y_stride);
 }
 float ck_vec_dot_q4_0_q8_0_repacked(int64_t n, const void *w, const void *a) {

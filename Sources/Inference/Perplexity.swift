@@ -31,10 +31,10 @@ public enum Perplexity {
     ///     token of each chunk is overwritten by `bos` when one is given).
     ///   - bos: the BOS id when the model adds one (`tokenizer.ggml.add_bos_token`), else nil.
     ///
-    /// Each chunk runs as one forward call, as llama.cpp evaluates it: the model's results for a
-    /// token depend on how many tokens are evaluated with it (llama.cpp switches attention and
-    /// matmul kernels with the batch), so splitting a chunk differently would change the bits.
-    /// The logits of the scored half are kept: `context / 2 * vocabulary` floats.
+    /// Each chunk runs as llama.cpp evaluates it, in its steps (`llamaCppStepTokens` per forward
+    /// call): the model's results for a token depend on how many tokens are evaluated with it
+    /// (llama.cpp switches attention and matmul kernels with the step's size), so another split
+    /// would change the bits. Logits are kept for one step at a time: at most 512 rows.
     public static func evaluate(
         model: any LanguageModel, tokens: [Int], context: Int, bos: Int?,
         cacheElement: KVCacheElement = .f16, progress: ((Progress) -> Void)? = nil
@@ -53,13 +53,23 @@ public enum Perplexity {
             var ids = Array(tokens[(chunk * context)..<((chunk + 1) * context)])
             if let bos { ids[0] = bos }
             cache.reset()
-            // Logits at positions first ..< context: position j predicts ids[j + 1]; the last is unscored.
-            try model.forward(tokens: ids, cache: cache, logits: .lastRows(context - first), into: &logits)
-            logits.withUnsafeBufferPointer { rows in
-                for j in first..<(context - 1) {
-                    let v = -logSoftmax(rows.baseAddress! + (j - first) * vocab, count: vocab, at: ids[j + 1])
-                    nll += v
-                    nll2 += v * v
+            // Position j's logits predict ids[j + 1], for j in first ..< context - 1.
+            var start = 0
+            while start < context {
+                let end = min(context, start + llamaCppStepTokens)
+                defer { start = end }
+                let scoredFrom = max(first, start)
+                guard scoredFrom < end else {
+                    try model.forward(tokens: Array(ids[start..<end]), cache: cache, logits: .none, into: &logits)
+                    continue
+                }
+                try model.forward(tokens: Array(ids[start..<end]), cache: cache, logits: .lastRows(end - scoredFrom), into: &logits)
+                logits.withUnsafeBufferPointer { rows in
+                    for j in scoredFrom..<min(end, context - 1) {
+                        let v = -logSoftmax(rows.baseAddress! + (j - scoredFrom) * vocab, count: vocab, at: ids[j + 1])
+                        nll += v
+                        nll2 += v * v
+                    }
                 }
             }
             count += context - 1 - first

@@ -144,7 +144,8 @@ struct Segment {
 }
 
 /// llama.cpp's default micro-batch (`n_ubatch`): it evaluates a longer input 512 tokens at a time.
-let llamaCppStepTokens = 512
+/// A forward call runs its tokens in steps of this many, from its first token.
+public let llamaCppStepTokens = 512
 
 /// How many of a sequence's next `remaining` tokens (`start` of them already placed; at most
 /// `space`) go into the current micro-batch. Pieces end at llama.cpp's 512-token steps, and a

@@ -87,6 +87,23 @@ import Tokenizers
         #expect(progress.map(\.chunk) == [1, 2, 3, 4] && progress.last?.ppl == result.ppl)
     }
 
+    /// A chunk longer than llama.cpp's step runs in its steps (512 tokens per call), only the
+    /// scored positions asking for logits, and scores the same positions.
+    @Test func longChunksRunInLlamaCppSteps() throws {
+        let model = ScriptedModel(vocabulary: 8)
+        let tokens = (0..<2200).map { ($0 * 3 + 2) % 8 }
+        let result = try Perplexity.evaluate(model: model, tokens: tokens, context: 1100, bos: nil)
+        #expect(result.chunks == 2 && result.scoredTokens == 2 * 549)
+        let calls = model.calls.filter { $0.chunk == 0 }
+        #expect(calls.map(\.position) == [0, 512, 1024] && calls.map(\.tokens.count) == [512, 512, 76])
+        #expect(calls.map(\.logits) == [.none, .lastRows(474), .lastRows(76)])
+        var nll: [Double] = []
+        for chunk in 0..<2 {
+            for j in 550..<1099 { nll.append(-ScriptedModel.logProbability(of: tokens[chunk * 1100 + j + 1], after: tokens[chunk * 1100 + j], vocabulary: 8)) }
+        }
+        #expect(abs(result.ppl - exp(nll.reduce(0, +) / Double(nll.count))) < 1e-6)
+    }
+
     @Test func tooFewTokensIsAnError() throws {
         #expect(throws: PerplexityError.tooFewTokens(have: 100, need: 128)) {
             try Perplexity.evaluate(model: ScriptedModel(vocabulary: 8), tokens: Array(repeating: 1, count: 100), context: 64, bos: nil)

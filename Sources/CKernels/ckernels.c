@@ -930,6 +930,9 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_ord_avx2(in
     const blk_q8_K *y[4] = {CK_COL(0), CK_COL(1), CK_COL(2), CK_COL(3)};
     const __m256i m4 = _mm256_set1_epi8(0xF);
     float acc[4] = {0, 0, 0, 0}, accm[4] = {0, 0, 0, 0};
+    __m256 vacc[4];
+    __m128 vaccm[4];
+    for (int c = 0; c < nc; c++) { vacc[c] = _mm256_setzero_ps(); vaccm[c] = _mm_setzero_ps(); }
     for (int64_t i = 0; i < nb; i++) {
         const float xd = h2f_hw(x[i].d), xdmin = h2f_hw(x[i].dmin);
         uint64_t sc, mn;
@@ -960,15 +963,43 @@ CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_ord_avx2(in
                 acc[c] = fmaf((float)hsum_i32x8(sumi[c]), xd * y[c][i].d, acc[c]);
                 accm[c] = fmaf((float)k4_min_term(mn, y[c][i].bsums), xdmin * y[c][i].d, accm[c]);
             }
+        } else if (order == K4_TILED) {
+            for (int c = 0; c < nc; c++) {
+                const float r = fmaf(-xdmin, (float)k4_min_term(mn, y[c][i].bsums), xd * (float)hsum_i32x8(sumi[c]));
+                acc[c] = fmaf(r, y[c][i].d, acc[c]);
+            }
+        } else if (order == K4_VEC) {
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+            for (int c = 0; c < nc; c++) {
+                const __m128i b0 = _mm_loadu_si128((const __m128i *)y[c][i].bsums);
+                const __m128i b1 = _mm_loadu_si128((const __m128i *)(y[c][i].bsums + 8));
+                const __m128i prod = _mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1));
+                vaccm[c] = _mm_fmadd_ps(_mm_set1_ps(-(y[c][i].d * xdmin)), _mm_cvtepi32_ps(prod), vaccm[c]);
+                vacc[c] = _mm256_fmadd_ps(_mm256_set1_ps(y[c][i].d * xd), _mm256_cvtepi32_ps(sumi[c]), vacc[c]);
+            }
         }
     }
-    for (int c = 0; c < nc; c++) out[c] = acc[c] - accm[c];
+    for (int c = 0; c < nc; c++) {
+        if (order == K4_VEC) {
+            __m128 m = _mm_add_ps(vaccm[c], _mm_movehl_ps(vaccm[c], vaccm[c]));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            out[c] = hsum_ps(vacc[c]) + _mm_cvtss_f32(m);
+        } else {
+            out[c] = order == K4_TILED ? acc[c] : acc[c] - accm[c];
+        }
+    }
 }
 CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
     gemmn_q4_K_ord_avx2(n, x, a, stride, out, nc, K4_ROW);
 }
 CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_rows4_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
     gemmn_q4_K_ord_avx2(n, x, a, stride, out, nc, K4_ROWS4);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_vec_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx2(n, x, a, stride, out, nc, K4_VEC);
+}
+CK_AVX2 static inline __attribute__((always_inline)) void gemmn_q4_K_tiled_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx2(n, x, a, stride, out, nc, K4_TILED);
 }
 CK_AVX2 static void gemm4_q4_K_avx2(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx2(n, x, a, stride, out, 4); }
 
@@ -2036,6 +2067,11 @@ CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_ord_avx51
             const __m256i allMins = _mm256_add_epi32(_mm256_add_epi32(minTerm[0], minTerm[1]), _mm256_add_epi32(minTerm[2], minTerm[3]));
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum_i32x8_cols8(blockSum)), d, acc);
             accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(allMins), dmin, accm);
+        } else if (order == K4_TILED) {  // accm stays 0
+            const __m256i allMins = _mm256_add_epi32(_mm256_add_epi32(minTerm[0], minTerm[1]), _mm256_add_epi32(minTerm[2], minTerm[3]));
+            const __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(-h2f_hw(x[i].dmin)), _mm256_cvtepi32_ps(allMins),
+                                             _mm256_mul_ps(_mm256_set1_ps(h2f_hw(x[i].d)), _mm256_cvtepi32_ps(hsum_i32x8_cols8(blockSum))));
+            acc = _mm256_fmadd_ps(r, yd, acc);
         }
     }
     float result[8];
@@ -2047,6 +2083,9 @@ CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_avx512(in
 }
 CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_rows4_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
     gemmn_q4_K_ord_avx512(n, x, a, stride, out, nc, K4_ROWS4);
+}
+CK_AVX512 static inline __attribute__((always_inline)) void gemmn_q4_K_tiled_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out, const int nc) {
+    gemmn_q4_K_ord_avx512(n, x, a, stride, out, nc, K4_TILED);
 }
 CK_AVX512 static void gemm8_q4_K_avx512(int64_t n, const blk_q4_K *x, const void *a, size_t stride, float *out) { gemmn_q4_K_avx512(n, x, a, stride, out, 8); }
 
@@ -2527,18 +2566,9 @@ CK_COLS_ENTRY_NARROW(ck_gemm_cols_q2_K, blk_q2_K, dot_q2_K_avx2, dot_q2_K_scalar
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q2_K_tiled, blk_q2_K, dot_q2_K_tiled_avx2, dot_q2_K_scalar, gemmn_q2_K_tiled_avx2)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q3_K, blk_q3_K, dot_q3_K_avx2, dot_q3_K_scalar, gemmn_q3_K_avx2)
 CK_COLS_ENTRY_NARROW(ck_gemm_cols_q3_K_tiled, blk_q3_K, dot_q3_K_tiled_avx2, dot_q3_K_scalar, gemmn_q3_K_tiled_avx2)
-// Q4_K matrices that llama.cpp does not repack (row count not a multiple of 8; rare): one dot
-// product per (row, column).
-#define CK_COLS_ENTRY_DOTS_AVX2(NAME, BLK, DOT_AVX2, DOT_SCALAR)                                        \
-CK_AVX2 static void NAME##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t rows, const void *a, size_t stride, int cols, float *y, size_t y_stride) { \
-    CK_COLS_SCALAR(BLK, DOT_AVX2)                                                                      \
-}                                                                                                      \
-CK_COLS_SIGNATURE(NAME) {                                                                              \
-    if (!use_avx2()) { CK_COLS_SCALAR(BLK, DOT_SCALAR) return; }                                       \
-    NAME##_avx2(n, w, row_bytes, rows, a, stride, cols, y, y_stride);                                  \
-}
-CK_COLS_ENTRY_DOTS_AVX2(ck_gemm_cols_q4_K_vec, blk_q4_K, dot_q4_K_vec_avx2, dot_q4_K_scalar)
-CK_COLS_ENTRY_DOTS_AVX2(ck_gemm_cols_q4_K_tiled, blk_q4_K, dot_q4_K_tiled_avx2, dot_q4_K_scalar)
+// Q4_K matrices that llama.cpp does not repack (row count not a multiple of 8).
+CK_COLS_ENTRY_NARROW(ck_gemm_cols_q4_K_vec, blk_q4_K, dot_q4_K_vec_avx2, dot_q4_K_scalar, gemmn_q4_K_vec_avx2)
+CK_COLS_ENTRY_WIDE(ck_gemm_cols_q4_K_tiled, blk_q4_K, dot_q4_K_tiled_avx2, dot_q4_K_scalar, gemmn_q4_K_tiled_avx2, gemmn_q4_K_tiled_avx512, ck_x2_none)
 #else
 #define CK_COLS_ENTRY_DOTS(NAME, BLK, DOT)                                                             \
 CK_COLS_SIGNATURE(NAME) { CK_COLS_SCALAR(BLK, DOT) }

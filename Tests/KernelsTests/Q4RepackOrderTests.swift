@@ -190,6 +190,15 @@ import Kernels
                         forceAVX2Kernels(false)
                         #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(f) \(rows)x\(cols), batch \(batch), \(name)")
                     }
+                    // The repacked Q4_0 order is one scalar chain per output: the portable kernels
+                    // give the same bits.
+                    if f == .q4_0 && llamaCppRepacks(f, rows: rows) {
+                        var y = [Float](repeating: .nan, count: batch * rows)
+                        forceScalarKernels(true)
+                        matmul(w, c.x, &y, batch: batch, pool: pool1)
+                        forceScalarKernels(false)
+                        #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(f) \(rows)x\(cols), batch \(batch), scalar kernels")
+                    }
                 }
             }
         }

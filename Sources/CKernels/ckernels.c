@@ -1711,6 +1711,22 @@ CK_AVX2 static void gemv_q4_0_p_repacked_avx2(int64_t n, const char *w, size_t r
     for (; r + 8 <= rows; r += 8) rows8_q4_0_p_repacked_avx2(n, w + r * row_bytes, row_bytes, a, y + r);
     for (; r < rows; r++) y[r] = dot_q4_0_p_repacked_avx2(n, (const blk_q4_0 *)(w + r * row_bytes), a);
 }
+// Block i of eight weight rows against `nc` columns: per column, the rows' integer sums as eight
+// float lanes, acc = fma(sums, d_w * d_a, acc).
+CK_AVX2 static inline __attribute__((always_inline)) void block8_cols_q4_0_p_repacked_avx2(
+        const blk_q4_0 *const *x, int64_t i, const char *a, size_t stride, int nc, __m256 *acc) {
+    __m256i u[8];
+    for (int r = 0; r < 8; r++) u[r] = p_u_q4_0(x[r] + i);
+    const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
+                                                     (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d));
+    for (int c = 0; c < nc; c++) {
+        const char *yc = a + c * stride;
+        const __m256i s = hsum_8x8_epi32(p_lanes_off8(u[0], yc, i), p_lanes_off8(u[1], yc, i), p_lanes_off8(u[2], yc, i),
+                                         p_lanes_off8(u[3], yc, i), p_lanes_off8(u[4], yc, i), p_lanes_off8(u[5], yc, i),
+                                         p_lanes_off8(u[6], yc, i), p_lanes_off8(u[7], yc, i));
+        acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(P_D(yc, i))), acc[c]);
+    }
+}
 // Eight weight rows against `NC` (1 to 4) columns: the rows' weights are unpacked once per block.
 CK_AVX2 static inline __attribute__((always_inline)) void rows8_cols_q4_0_p_repacked_avx2(
         int64_t n, const char *w, size_t row_bytes, const char *a, size_t stride, float *y, size_t y_stride, const int nc) {
@@ -1718,20 +1734,7 @@ CK_AVX2 static inline __attribute__((always_inline)) void rows8_cols_q4_0_p_repa
     for (int r = 0; r < 8; r++) x[r] = (const blk_q4_0 *)(w + r * row_bytes);
     __m256 acc[4];
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++) {
-        __m256i u[8];
-        for (int r = 0; r < 8; r++) u[r] = p_u_q4_0(x[r] + i);
-        const __m128i dh = _mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
-                                          (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d);
-        const __m256 dw = _mm256_cvtph_ps(dh);
-        for (int c = 0; c < nc; c++) {
-            const char *yc = a + c * stride;
-            const __m256i s = hsum_8x8_epi32(p_lanes_off8(u[0], yc, i), p_lanes_off8(u[1], yc, i), p_lanes_off8(u[2], yc, i),
-                                             p_lanes_off8(u[3], yc, i), p_lanes_off8(u[4], yc, i), p_lanes_off8(u[5], yc, i),
-                                             p_lanes_off8(u[6], yc, i), p_lanes_off8(u[7], yc, i));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(P_D(yc, i))), acc[c]);
-        }
-    }
+    for (int64_t i = 0; i < n / 32; i++) block8_cols_q4_0_p_repacked_avx2(x, i, a, stride, nc, acc);
     for (int c = 0; c < nc; c++) _mm256_storeu_ps(y + c * y_stride, acc[c]);
 }
 CK_AVX2 static void cols_q4_0_p_repacked_avx2(int64_t n, const char *w, size_t row_bytes, int64_t rows, const char *a, size_t stride,
@@ -2260,19 +2263,7 @@ CK_AVX512 static inline __attribute__((always_inline)) void rows8_cols_q4_0_p_re
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(s, 1)), _mm256_mul_ps(dw1, _mm256_set1_ps(d[1])), acc[c]);
         }
     }
-    if (i < nb) {  // odd block count: the last block alone
-        __m256i u[8];
-        for (int r = 0; r < 8; r++) u[r] = p_u_q4_0(x[r] + i);
-        const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)x[0][i].d, (short)x[1][i].d, (short)x[2][i].d, (short)x[3][i].d,
-                                                         (short)x[4][i].d, (short)x[5][i].d, (short)x[6][i].d, (short)x[7][i].d));
-        for (int c = 0; c < nc; c++) {
-            const char *yc = a + c * stride;
-            const __m256i s = hsum_8x8_epi32(p_lanes_off8(u[0], yc, i), p_lanes_off8(u[1], yc, i), p_lanes_off8(u[2], yc, i),
-                                             p_lanes_off8(u[3], yc, i), p_lanes_off8(u[4], yc, i), p_lanes_off8(u[5], yc, i),
-                                             p_lanes_off8(u[6], yc, i), p_lanes_off8(u[7], yc, i));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(P_D(yc, i))), acc[c]);
-        }
-    }
+    if (i < nb) block8_cols_q4_0_p_repacked_avx2(x, i, a, stride, nc, acc);  // odd block count: the last block alone
     for (int c = 0; c < nc; c++) _mm256_storeu_ps(y + c * y_stride, acc[c]);
 }
 CK_AVX512 static void cols_q4_0_p_repacked_zmm(int64_t n, const char *w, size_t row_bytes, int64_t rows, const char *a, size_t stride,

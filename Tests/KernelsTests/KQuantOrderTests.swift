@@ -181,13 +181,7 @@ import Kernels
             }
             c.weights.withUnsafeBytes { raw in
                 let w = WeightMatrix(format: f, rows: rows, cols: cols, base: raw.baseAddress!)
-                for (name, pool, avx2Only) in [("1 thread", pool1, false), ("2 threads", pool2, false), ("AVX2 only", pool1, true)] {
-                    var y = [Float](repeating: .nan, count: batch * rows)
-                    forceAVX2Kernels(avx2Only)
-                    matmul(w, c.x, &y, batch: batch, pool: pool)
-                    forceAVX2Kernels(false)
-                    #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(f) batch \(batch), \(name)")
-                }
+                expectMatmulBits(w, c.x, batch: batch, want, "\(f) batch \(batch)", pools: (pool1, pool2))
             }
         }
     }

@@ -183,13 +183,7 @@ import Kernels
                 }
                 c.weights.withUnsafeBytes { raw in
                     let w = WeightMatrix(format: f, rows: rows, cols: cols, base: raw.baseAddress!)
-                    for (name, pool, avx2Only) in [("1 thread", pool1, false), ("2 threads", pool2, false), ("AVX2 only", pool1, true)] {
-                        var y = [Float](repeating: .nan, count: batch * rows)
-                        forceAVX2Kernels(avx2Only)
-                        matmul(w, c.x, &y, batch: batch, pool: pool)
-                        forceAVX2Kernels(false)
-                        #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(f) \(rows)x\(cols), batch \(batch), \(name)")
-                    }
+                    expectMatmulBits(w, c.x, batch: batch, want, "\(f) \(rows)x\(cols), batch \(batch)", pools: (pool1, pool2))
                     // The repacked Q4_0 order is one scalar chain per output: the portable kernels
                     // give the same bits.
                     if f == .q4_0 && llamaCppRepacks(f, rows: rows) {

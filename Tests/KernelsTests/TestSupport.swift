@@ -1,4 +1,5 @@
 import Kernels
+import Testing
 
 /// Deterministic SplitMix64 generator for reproducible random blocks.
 struct SplitMix64: RandomNumberGenerator {
@@ -190,3 +191,16 @@ func refQuantize(_ f: QuantFormat, _ x: [Float]) -> [UInt8] {
 }
 
 let weightFormats: [QuantFormat] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+/// `matmul` of `w` with `batch` activation rows `x` on one thread, on two, and with only the AVX2
+/// kernels: each must give `want`'s bits.
+func expectMatmulBits(_ w: WeightMatrix, _ x: [Float], batch: Int, _ want: [Float], _ label: String,
+                      pools: (one: ThreadPool, two: ThreadPool)) {
+    for (name, pool, avx2Only) in [("1 thread", pools.one, false), ("2 threads", pools.two, false), ("AVX2 only", pools.one, true)] {
+        var y = [Float](repeating: .nan, count: batch * w.rows)
+        forceAVX2Kernels(avx2Only)
+        matmul(w, x, &y, batch: batch, pool: pool)
+        forceAVX2Kernels(false)
+        #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(label), \(name)")
+    }
+}

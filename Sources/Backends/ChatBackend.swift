@@ -113,8 +113,9 @@ public struct CompletionRequest: Sendable {
     public var prompts: [PromptInput]
     public var parameters: GenerateParameters
     public var n: Int
-    /// Whether the answer repeats the prompt before the completion (OpenAI's `echo`). Passed on
-    /// to remote engines; the local engine does not echo.
+    /// Whether the answer repeats the prompt before the completion (OpenAI's `echo`); with
+    /// logprobs, the prompt's tokens are scored too. With `echo`, `parameters.maxTokens` 0 asks
+    /// for the prompt alone (scoring a text).
     public var echo: Bool
     /// The client's end-user id (OpenAI's `user`), passed on to remote engines.
     public var user: String?
@@ -147,10 +148,14 @@ public struct TokenAlternative: Sendable, Equatable {
 public struct TokenLogprobInfo: Sendable, Equatable {
     public var chosen: TokenAlternative
     public var top: [TokenAlternative]
+    /// False for an echoed prompt's first token, which nothing before it predicts: only the
+    /// token is known (OpenAI reports null for its logprob and alternatives).
+    public var scored: Bool
 
-    public init(chosen: TokenAlternative, top: [TokenAlternative]) {
+    public init(chosen: TokenAlternative, top: [TokenAlternative], scored: Bool = true) {
         self.chosen = chosen
         self.top = top
+        self.scored = scored
     }
 }
 
@@ -187,6 +192,9 @@ public enum BackendEvent: Sendable, Equatable {
     /// later event of the same index carries the next fragment of the arguments in
     /// `call.arguments` (id and name repeated). A call's arguments are its fragments joined.
     case toolCall(choice: Int, index: Int, call: ToolCall)
+    /// The prompt of choice `choice` repeated before its text (a completion's `echo`), first of
+    /// the choice's events; with logprobs, one entry per prompt token, the first unscored.
+    case prompt(choice: Int, text: String, logprobs: [TokenLogprobInfo]?)
     /// Reasoning text of choice `choice`, apart from its content (a remote's `reasoning_content`,
     /// as vLLM sends it for reasoning models).
     case reasoning(choice: Int, text: String)

@@ -6,7 +6,7 @@
 import ChatTemplates
 import Foundation
 import Inference
-import Tokenizers
+import Synchronization
 import Tokenizers
 
 /// A model the local backend can serve.
@@ -178,7 +178,22 @@ public actor LocalBackend: ChatBackend {
             case .tokens(let ids): ids
             }
         }
-        return try start(spec: spec, engine: engine, model: request.model, prompts: prompts, parameters: request.parameters, n: request.n)
+        var parameters = request.parameters
+        var echo: [String]?
+        var generates = true
+        if request.echo {
+            let tokenizer = engine.model.tokenizer
+            echo = zip(request.prompts, prompts).map { input, ids in
+                if case .text(let s) = input { return s }
+                return String(decoding: ids.flatMap { tokenizer.tokenBytes($0) }, as: UTF8.self)
+            }
+            if parameters.maxTokens == 0 {
+                parameters.maxTokens = nil
+                generates = false
+            }
+        }
+        return try start(spec: spec, engine: engine, model: request.model, prompts: prompts, parameters: parameters, n: request.n,
+                         echo: echo, generates: generates)
     }
 
     public func statistics() -> [BackendModelStats] {
@@ -306,17 +321,23 @@ public actor LocalBackend: ChatBackend {
 
     private func start(
         spec: LocalModelSpec, engine: Engine, model: String, prompts: [[Int]], parameters: GenerateParameters, n: Int,
-        toolNames: [String]? = nil, constraint: OutputConstraint? = nil
+        toolNames: [String]? = nil, constraint: OutputConstraint? = nil, echo: [String]? = nil, generates: Bool = true
     ) throws -> BackendResponse {
         guard n >= 1 else { throw BackendError.invalidRequest("n must be at least 1, got \(n).", param: "n") }
         guard !prompts.isEmpty else { throw BackendError.invalidRequest("The prompt is empty.", param: "prompt") }
         var tasks: [SchedulerTask] = []
+        var echoes: [PromptEcho?] = []
         do {
-            for prompt in prompts {
+            for (index, prompt) in prompts.enumerated() {
                 for i in 0..<n {
                     var p = parameters
                     if let seed = p.seed, i > 0 { p.seed = seed &+ UInt64(i) }
-                    tasks.append(try engine.scheduler.submit(SchedulerRequest(prompt: prompt, parameters: p)))
+                    let scores = echo != nil && parameters.logprobs ? PromptScores() : nil
+                    var report: (@Sendable ([Logprobs]) -> Void)?
+                    if let scores { report = { scores.set($0) } }
+                    tasks.append(try engine.scheduler.submit(
+                        SchedulerRequest(prompt: prompt, parameters: p, promptLogprobs: report, generates: generates)))
+                    echoes.append(echo.map { PromptEcho(text: $0[index], tokens: prompt, scores: scores) })
                 }
             }
         } catch {
@@ -325,7 +346,7 @@ public actor LocalBackend: ChatBackend {
         }
         began(spec.id)
         let events = Self.merge(tasks, engine: engine, promptTokens: prompts.map(\.count), toolNames: toolNames,
-                                constraint: constraint ?? Self.constraint(of: parameters.grammar)) { [weak self] in
+                                constraint: constraint ?? Self.constraint(of: parameters.grammar), echoes: echoes) { [weak self] in
             await self?.ended(spec.id)
         }
         let scheduler = engine.scheduler
@@ -340,7 +361,8 @@ public actor LocalBackend: ChatBackend {
     /// choice that meets a grammar dead end fails the whole answer (no `stop` for invalid output).
     static func merge(
         _ tasks: [SchedulerTask], engine: Engine, promptTokens: [Int], toolNames: [String]? = nil,
-        constraint: OutputConstraint = constraint(of: nil), onEnd: @escaping @Sendable () async -> Void
+        constraint: OutputConstraint = constraint(of: nil), echoes: [PromptEcho?] = [],
+        onEnd: @escaping @Sendable () async -> Void
     ) -> AsyncThrowingStream<BackendEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<BackendEvent, any Error>.makeStream()
         let tokenizer = engine.model.tokenizer
@@ -352,7 +374,19 @@ public actor LocalBackend: ChatBackend {
                     for (choice, task) in tasks.enumerated() {
                         group.addTask {
                             var output = ChoiceOutput(choice: choice, toolNames: toolNames, continuation: continuation)
+                            // An unscored echo goes out at once; a scored one once its scores are in
+                            // (they arrive before the task's first event).
+                            var echo = echoes.indices.contains(choice) ? echoes[choice] : nil
+                            if let e = echo, e.scores == nil {
+                                continuation.yield(.prompt(choice: choice, text: e.text, logprobs: nil))
+                                echo = nil
+                            }
                             for try await event in task.events {
+                                if let e = echo, let scores = e.scores?.take() {
+                                    let infos = Self.describePrompt(e.tokens, scores: scores, tokenizer: tokenizer)
+                                    continuation.yield(.prompt(choice: choice, text: e.text, logprobs: infos))
+                                    echo = nil
+                                }
                                 switch event {
                                 case .token(let t):
                                     let info = t.logprobs.map { Self.describe($0, tokenizer: tokenizer) }
@@ -400,10 +434,34 @@ public actor LocalBackend: ChatBackend {
     }
 
     static func describe(_ lp: Logprobs, tokenizer: Tokenizer) -> TokenLogprobInfo {
-        func alt(_ t: TokenLogprob) -> TokenAlternative {
-            let bytes = tokenizer.tokenBytes(t.token)
-            return TokenAlternative(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: t.logprob)
-        }
-        return TokenLogprobInfo(chosen: alt(lp.chosen), top: lp.top.map(alt))
+        TokenLogprobInfo(chosen: alternative(lp.chosen, tokenizer: tokenizer), top: lp.top.map { alternative($0, tokenizer: tokenizer) })
     }
+
+    static func alternative(_ t: TokenLogprob, tokenizer: Tokenizer) -> TokenAlternative {
+        let bytes = tokenizer.tokenBytes(t.token)
+        return TokenAlternative(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: t.logprob)
+    }
+
+    /// An echoed prompt's logprobs: its first token unscored, then each later token's score.
+    static func describePrompt(_ prompt: [Int], scores: [Logprobs], tokenizer: Tokenizer) -> [TokenLogprobInfo] {
+        guard let first = prompt.first else { return [] }
+        let head = TokenLogprobInfo(chosen: alternative(TokenLogprob(token: first, logprob: 0), tokenizer: tokenizer), top: [], scored: false)
+        return [head] + scores.map { describe($0, tokenizer: tokenizer) }
+    }
+}
+
+/// A choice's echoed prompt: its text, its tokens, and (when logprobs are asked for) where the
+/// scheduler leaves the tokens' scores.
+struct PromptEcho: Sendable {
+    var text: String
+    var tokens: [Int]
+    var scores: PromptScores?
+}
+
+/// The prompt scores of one task, written by the scheduler's thread and taken once by the reader.
+final class PromptScores: Sendable {
+    private let value = Mutex<[Logprobs]?>(nil)
+
+    func set(_ scores: [Logprobs]) { value.withLock { $0 = scores } }
+    func take() -> [Logprobs]? { value.withLock { $0.take() } }
 }

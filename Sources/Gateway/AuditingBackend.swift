@@ -101,6 +101,8 @@ struct AuditingBackend: ChatBackend {
                     case let .text(choice, text, _, tokens):
                         if tokens > 0, ttft == nil { ttft = trace.elapsedMs }
                         if texts.indices.contains(choice) { texts[choice] += text }
+                    case let .prompt(choice, text, _):
+                        if texts.indices.contains(choice) { texts[choice] += text }
                     case .usage(let usage):
                         finish(record(), usage: usage, ttft: ttft, status: 200, error: nil)
                     case let .toolCall(choice, index, call):

@@ -94,9 +94,14 @@ enum OpenAIRequests {
             parameters.logprobs = true
             parameters.topLogprobs = logprobs
         }
-        try setMaxTokens(try f.int("max_tokens") ?? 16, into: &parameters, param: "max_tokens")
-        _ = try f.string("suffix")
         let echo = try f.bool("echo") ?? false
+        let maxTokens = try f.int("max_tokens") ?? 16
+        if echo && maxTokens == 0 {
+            parameters.maxTokens = 0  // the prompt alone, echoed (with its logprobs): how a text is scored
+        } else {
+            try setMaxTokens(maxTokens, into: &parameters, param: "max_tokens")
+        }
+        _ = try f.string("suffix")
         let (stream, usage) = try streaming(f)
         return CompletionBody(
             request: CompletionRequest(model: model, prompts: prompts, parameters: parameters, n: try choices(f), echo: echo,

@@ -66,9 +66,9 @@ struct ResponseShaper {
         }
         return .object([
             ("tokens", .array(infos.map { .string($0.chosen.token) })),
-            ("token_logprobs", .array(infos.map { number($0.chosen.logprob) })),
+            ("token_logprobs", .array(infos.map { $0.scored ? number($0.chosen.logprob) : .null })),
             ("top_logprobs", .array(infos.map { info in
-                .object(TemplateObject(info.top.map { ($0.token, number($0.logprob)) }))
+                info.scored ? .object(TemplateObject(info.top.map { ($0.token, number($0.logprob)) })) : .null
             })),
             ("text_offset", .array(offsets)),
         ])
@@ -147,6 +147,15 @@ struct ResponseShaper {
                 ("text", .string(text)), ("index", .int(choice)), ("logprobs", lp), ("finish_reason", .null),
             ])], usage: includeUsage ? .null : nil)
         }
+    }
+
+    /// A completion's echoed prompt, the first chunk of its choice: the prompt's text, and with
+    /// logprobs an entry per prompt token (offsets from the prompt's start).
+    func promptChunk(choice: Int, text: String, logprobs: [TokenLogprobInfo]?, includeUsage: Bool) -> TemplateValue {
+        let lp: TemplateValue = logprobs.map { Self.completionLogprobs($0, textOffset: 0) } ?? .null
+        return chunk([.object([
+            ("text", .string(text)), ("index", .int(choice)), ("logprobs", lp), ("finish_reason", .null),
+        ])], usage: includeUsage ? .null : nil)
     }
 
     /// A chat chunk with reasoning text in `delta.reasoning_content` (vLLM's field); nil for

@@ -118,6 +118,9 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                         }
                         choices[choice].text += text
                         if let logprobs { choices[choice].logprobs.append(logprobs) }
+                    case let .prompt(choice, text, logprobs):
+                        choices[choice].text += text
+                        choices[choice].logprobs += logprobs ?? []
                     case let .toolCall(choice, index, call):
                         choices[choice].addToolCall(call, index: index)
                     case let .reasoning(choice, text):
@@ -177,6 +180,9 @@ struct OpenAIRoutes<Context: RequestContext>: Sendable {
                             try await send(shaper.textChunk(choice: choice, text: text, logprob: logprobs, textOffset: offsets[choice],
                                                             includeUsage: includeUsage))
                         }
+                        offsets[choice] += text.count
+                    case let .prompt(choice, text, logprobs):
+                        try await send(shaper.promptChunk(choice: choice, text: text, logprobs: logprobs, includeUsage: includeUsage))
                         offsets[choice] += text.count
                     case let .toolCall(choice, index, call):
                         let starts = index >= startedCalls[choice]

@@ -141,7 +141,7 @@ public final class Scheduler: Sendable {
             throw .invalidParameters(error)
         }
         let context = configuration.contextLength
-        let wanted = request.parameters.maxTokens ?? 1
+        let wanted = request.generates ? request.parameters.maxTokens ?? 1 : 0
         if prompt.count + wanted > context {
             throw .contextExceeded(promptTokens: prompt.count, maxTokens: wanted, contextLength: context)
         }
@@ -250,7 +250,7 @@ public final class Scheduler: Sendable {
         guard !batch.entries.isEmpty else { return }
         for entry in batch.entries {
             loop.inputs.append(SequenceInput(
-                tokens: entry.tokens, cache: loop.slots[entry.slot].cache, logits: entry.wantsLogits ? .last : .none))
+                tokens: entry.tokens, cache: loop.slots[entry.slot].cache, logits: entry.logits))
         }
         let started = ContinuousClock.now
         do {
@@ -270,13 +270,15 @@ public final class Scheduler: Sendable {
                 advance(loop.slots[entry.slot], by: entry, logits: UnsafeBufferPointer(rebasing: all[range]))
             }
         }
+        // A scored prompt chunk's logits (a row per token) are too big to keep as the buffer.
+        if batch.entries.contains(where: \.allLogits) { loop.logits = [] }
     }
 
     private func runAlone(_ entry: SchedulerBatchEntry) {
         let slot = loop.slots[entry.slot]
         do {
             try model.loaded.model.forward(
-                tokens: entry.tokens, cache: slot.cache, logits: entry.wantsLogits ? .last : .none, into: &slot.logits)
+                tokens: entry.tokens, cache: slot.cache, logits: entry.logits, into: &slot.logits)
         } catch {
             slot.clearCache()
             fail(slot, SchedulerError.modelFailed(String(describing: error)))
@@ -287,15 +289,43 @@ public final class Scheduler: Sendable {
     }
 
     /// Records that `entry`'s tokens are in the slot's cache; samples from `logits` when the
-    /// entry wanted them.
+    /// entry wanted them (from its last row when it has one per token).
     private func advance(_ slot: SchedulerSlot, by entry: SchedulerBatchEntry, logits: UnsafeBufferPointer<Float>) {
         slot.tokens.append(contentsOf: entry.tokens)
-        if slot.state == .prefilling {
-            slot.promptCursor += entry.tokens.count
-            if slot.promptCursor < slot.job!.request.prompt.count { return }
-            slot.state = .generating
+        guard slot.state == .prefilling, let job = slot.job else {
+            sample(slot, logits: logits)
+            return
         }
-        sample(slot, logits: logits)
+        var last = logits
+        if entry.logits == .all {
+            scorePrompt(slot, from: slot.promptCursor, rows: logits)
+            let vocab = model.config.vocabularySize
+            last = UnsafeBufferPointer(rebasing: logits[(logits.count - vocab)...])
+        }
+        slot.promptCursor += entry.tokens.count
+        if slot.promptCursor < job.request.prompt.count { return }
+        slot.state = .generating
+        if let report = job.request.promptLogprobs {
+            report(slot.promptLogprobs)
+            slot.promptLogprobs = []
+        }
+        if !job.request.generates {
+            finish(slot, .length)
+            return
+        }
+        sample(slot, logits: last)
+    }
+
+    /// The log-probabilities of the prompt tokens that the rows of a prompt chunk starting at
+    /// prompt index `start` predict (row i predicts token start + i + 1).
+    private func scorePrompt(_ slot: SchedulerSlot, from start: Int, rows: UnsafeBufferPointer<Float>) {
+        guard let request = slot.job?.request else { return }
+        let vocab = model.config.vocabularySize
+        let count = rows.count / vocab
+        for i in 0..<count where start + i + 1 < request.prompt.count {
+            let row = UnsafeBufferPointer(rebasing: rows[(i * vocab)..<((i + 1) * vocab)])
+            slot.promptLogprobs.append(Logprobs(logits: row, chosen: request.prompt[start + i + 1], topN: request.parameters.topLogprobs))
+        }
     }
 
     private func sample(_ slot: SchedulerSlot, logits: UnsafeBufferPointer<Float>) {

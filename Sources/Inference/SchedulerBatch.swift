@@ -6,12 +6,19 @@
 // position. That is where the aggregate throughput of concurrent decoding comes from, since a
 // decode step of one token is bound by reading the weights.
 
+import Models
+
 /// One sequence's share of a tick.
 struct SchedulerBatchEntry {
     let slot: Int
     let tokens: [Int]
     /// Whether the last token's logits are needed (decode, or the final chunk of a prompt).
     let wantsLogits: Bool
+    /// Every token's logits: a prompt chunk of a task that scores its prompt.
+    var allLogits = false
+
+    /// What the forward pass returns for this entry.
+    var logits: LogitsSelection { allLogits ? .all : wantsLogits ? .last : .none }
 }
 
 struct SchedulerBatch {
@@ -50,7 +57,7 @@ struct SchedulerBatch {
             budget -= n
             entries.append(SchedulerBatchEntry(
                 slot: slot.index, tokens: Array(prompt[slot.promptCursor..<(slot.promptCursor + n)]),
-                wantsLogits: n == remaining))
+                wantsLogits: n == remaining, allLogits: slot.job?.request.promptLogprobs != nil))
         }
     }
 

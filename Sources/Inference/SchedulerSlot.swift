@@ -48,6 +48,8 @@ final class SchedulerSlot {
     /// Index in the job's prompt of the next token to prefill.
     var promptCursor = 0
     var cachedPromptTokens = 0
+    /// The prompt tokens' log-probabilities so far, when the task asked for them.
+    var promptLogprobs: [Logprobs] = []
     /// The token sampled last, to run through the model next tick.
     var pendingToken: Int?
     /// Logits of a forward run for this slot alone (the fallback when a batched forward fails).
@@ -63,10 +65,11 @@ final class SchedulerSlot {
     }
 
     /// Gives the slot `job`, keeping the longest cached prefix of its prompt. At least one prompt
-    /// token is always run again: its logits are needed to sample the first new token.
+    /// token is always run again: its logits are needed to sample the first new token. A task
+    /// that scores its prompt reuses nothing: every prompt position's logits are needed.
     func assign(_ job: SchedulerJob, sequence: SequenceState, now: ContinuousClock.Instant) {
         let prompt = job.request.prompt
-        let reuse = min(Self.commonPrefix(tokens, prompt), prompt.count - 1)
+        let reuse = job.request.promptLogprobs == nil ? min(Self.commonPrefix(tokens, prompt), prompt.count - 1) : 0
         cache.count = reuse
         tokens.removeSubrange(reuse...)
         self.job = job
@@ -75,6 +78,7 @@ final class SchedulerSlot {
         promptCursor = reuse
         cachedPromptTokens = reuse
         pendingToken = nil
+        promptLogprobs = []
         state = .prefilling
     }
 

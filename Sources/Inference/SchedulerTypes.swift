@@ -6,10 +6,21 @@
 public struct SchedulerRequest: Sendable {
     public var prompt: [Int]
     public var parameters: GenerateParameters
+    /// When set (a text completion's `echo` with logprobs), receives the log-probability of
+    /// every prompt token after the first given the ones before it, with `parameters.topLogprobs`
+    /// alternatives, once the prompt is in and before any event. The prompt is then computed in
+    /// full (no prefix reuse) with every position's logits.
+    public var promptLogprobs: (@Sendable ([Logprobs]) -> Void)?
+    /// False: the task ends (`.length`, no token) once its prompt is in, as `echo` with
+    /// `max_tokens` 0 asks; `parameters.maxTokens` is then not used.
+    public var generates: Bool
 
-    public init(prompt: [Int], parameters: GenerateParameters) {
+    public init(prompt: [Int], parameters: GenerateParameters, promptLogprobs: (@Sendable ([Logprobs]) -> Void)? = nil,
+                generates: Bool = true) {
         self.prompt = prompt
         self.parameters = parameters
+        self.promptLogprobs = promptLogprobs
+        self.generates = generates
     }
 }
 

@@ -83,7 +83,7 @@ struct Chat: AsyncParsableCommand {
                         reply += piece
                         Terminal.write(piece)
                     case let .finish(_, reason): finish = reason
-                    case .usage, .toolCall, .reasoning: break
+                    case .usage, .toolCall, .reasoning, .prompt: break
                     }
                 }
                 Terminal.write("\n")

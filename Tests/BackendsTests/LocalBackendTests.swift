@@ -18,7 +18,7 @@ import Testing
         var usage: BackendUsage?
         for try await e in r.events {
             switch e {
-            case let .text(c, t, _, _): texts[c] += t
+            case let .text(c, t, _, _), let .prompt(c, t, _): texts[c] += t
             case let .finish(c, reason): finish[c] = reason
             case let .usage(u): usage = u
             case .toolCall, .reasoning: break

@@ -125,11 +125,27 @@ struct Run: AsyncParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 Terminal.write("\n")
+            }
+            // The text so far is shown (or in the JSON), but the run failed: it is not valid output.
+            if result.finishReason == .grammarDeadEnd {
+                throw GrammarDeadEnd(option: jsonSchema != nil ? "--json-schema" : "--grammar", tokens: result.timing.generatedTokens)
+            }
+            if !json {
                 let t = result.timing
                 Terminal.error(String(format: "[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s, finish: %@]",
                                       t.promptTokens, t.promptTokensPerSecond, t.generatedTokens, t.generationTokensPerSecond, result.finishReason.rawValue))
             }
         }
+    }
+}
+
+/// Generation stopped because the grammar allows no token of the model's vocabulary next.
+struct GrammarDeadEnd: Error, CustomStringConvertible {
+    let option: String
+    let tokens: Int
+
+    var description: String {
+        "The output is incomplete: after \(tokens) tokens no token of the model's vocabulary fits what the \(option) file requires next."
     }
 }
 

@@ -71,11 +71,15 @@ struct AuditingBackend: ChatBackend {
             parameters: TemplateValue.object(parameters).jsonString, request: redactor?.redact(requestText) ?? requestText)
         let (audit, redactor, limiter, key) = (self.audit, self.redactor, self.limiter, trace.key)
         let written = Once()
-        @Sendable func finish(_ texts: [String], usage: BackendUsage?, ttft: Double?, status: Int, error: String?) {
+        @Sendable func finish(_ texts: [String], reasoning: [String], usage: BackendUsage?, ttft: Double?, status: Int, error: String?) {
             guard written.claim() else { return }
             var r = draft
             let text = texts.joined(separator: "\n\n")
             r.response = redactor?.redact(text) ?? text
+            if reasoning.contains(where: { !$0.isEmpty }) {
+                let thought = reasoning.joined(separator: "\n\n")
+                r.reasoning = redactor?.redact(thought) ?? thought
+            }
             // Unknown counts (a remote that reported no usage) stay NULL, not 0.
             r.promptTokens = usage?.promptTokens ?? (response.promptTokens.isEmpty ? nil : response.promptTokens.reduce(0, +))
             r.completionTokens = usage?.completionTokens
@@ -90,6 +94,7 @@ struct AuditingBackend: ChatBackend {
         let pump = Task {
             var texts = [String](repeating: "", count: response.choices)
             var calls = [[ToolCall]](repeating: [], count: response.choices)
+            var reasoning = [String](repeating: "", count: response.choices)
             /// Each choice's text, then its calls.
             func record() -> [String] {
                 zip(texts, calls).map { text, calls in text + calls.map { "[tool call \($0.name) \($0.arguments)]" }.joined() }
@@ -104,7 +109,7 @@ struct AuditingBackend: ChatBackend {
                     case let .prompt(choice, text, _):
                         if texts.indices.contains(choice) { texts[choice] += text }
                     case .usage(let usage):
-                        finish(record(), usage: usage, ttft: ttft, status: 200, error: nil)
+                        finish(record(), reasoning: reasoning, usage: usage, ttft: ttft, status: 200, error: nil)
                     case let .toolCall(choice, index, call):
                         guard calls.indices.contains(choice) else { break }
                         if calls[choice].indices.contains(index) {
@@ -112,19 +117,21 @@ struct AuditingBackend: ChatBackend {
                         } else {
                             calls[choice].append(call)
                         }
-                    case .finish, .reasoning: break
+                    case let .reasoning(choice, text):
+                        if reasoning.indices.contains(choice) { reasoning[choice] += text }
+                    case .finish: break
                     }
                     continuation.yield(event)
                 }
                 // A cancelled pump ends its loop quietly: the client hung up before the end.
                 let cancelled = Task.isCancelled
-                finish(record(), usage: nil, ttft: ttft, status: cancelled ? 499 : 200,
+                finish(record(), reasoning: reasoning, usage: nil, ttft: ttft, status: cancelled ? 499 : 200,
                        error: cancelled ? Self.clientLeft : nil)
                 continuation.finish()
             } catch {
                 let cancelled = Task.isCancelled
                 let status = cancelled ? 499 : (error as? BackendError)?.httpStatus ?? 500
-                finish(record(), usage: nil, ttft: ttft, status: status, error: cancelled ? Self.clientLeft : "\(error)")
+                finish(record(), reasoning: reasoning, usage: nil, ttft: ttft, status: status, error: cancelled ? Self.clientLeft : "\(error)")
                 continuation.finish(throwing: error)
             }
         }

@@ -14,7 +14,7 @@ extension AuditRecord {
         return .object(summaryPairs + [
             ("method", .string(method)), ("request_id", .string(requestID)), ("parameters", parsed(parameters)),
             ("request", parsed(request)), ("response", response.map(TemplateValue.string) ?? .null),
-            ("error", error.map(TemplateValue.string) ?? .null),
+            ("reasoning", reasoning.map(TemplateValue.string) ?? .null), ("error", error.map(TemplateValue.string) ?? .null),
         ])
     }
 

@@ -25,11 +25,14 @@ public struct AuditRecord: Sendable, Equatable {
     /// The generated text (choices joined by blank lines when n > 1).
     public var response: String?
     public var error: String?
+    /// The model's reasoning apart from its answer (a remote's `reasoning_content`), choices
+    /// joined like `response`; nil when it gave none.
+    public var reasoning: String?
 
     public init(id: Int64 = 0, requestID: String, time: Date, keyID: Int64? = nil, keyName: String? = nil, method: String,
                 endpoint: String, model: String? = nil, status: Int, stream: Bool = false, promptTokens: Int? = nil,
                 completionTokens: Int? = nil, latencyMs: Double? = nil, ttftMs: Double? = nil, parameters: String? = nil,
-                request: String? = nil, response: String? = nil, error: String? = nil) {
+                request: String? = nil, response: String? = nil, error: String? = nil, reasoning: String? = nil) {
         self.id = id
         self.requestID = requestID
         self.time = time
@@ -48,6 +51,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.request = request
         self.response = response
         self.error = error
+        self.reasoning = reasoning
     }
 
     /// The first characters of the prompt's last user text, for lists.
@@ -77,7 +81,7 @@ public struct AuditQuery: Sendable, Equatable {
     /// A key id, or a key name.
     public var key: String?
     public var since: Date?
-    /// A substring of the prompt, response or error.
+    /// A substring of the prompt, response, reasoning or error.
     public var grep: String?
     public var status: Int?
     public var limit: Int

@@ -12,12 +12,12 @@ public struct SQLiteAuditRepository: AuditRepository {
             try db.execute(
                 sql: """
                     INSERT INTO audit_log (request_id, time, key_id, key_name, method, endpoint, model, status, stream,
-                        prompt_tokens, completion_tokens, latency_ms, ttft_ms, parameters, request, response, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        prompt_tokens, completion_tokens, latency_ms, ttft_ms, parameters, request, response, error, reasoning)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [r.requestID, r.time.timeIntervalSince1970, r.keyID, r.keyName, r.method, r.endpoint, r.model,
                             r.status, r.stream, r.promptTokens, r.completionTokens, r.latencyMs, r.ttftMs, r.parameters,
-                            r.request, r.response, r.error])
+                            r.request, r.response, r.error, r.reasoning])
             return db.lastInsertedRowID
         }
     }
@@ -47,8 +47,8 @@ public struct SQLiteAuditRepository: AuditRepository {
             arguments += [status]
         }
         if let grep = q.grep, !grep.isEmpty {
-            clauses.append("(instr(request, ?) > 0 OR instr(response, ?) > 0 OR instr(error, ?) > 0)")
-            arguments += [grep, grep, grep]
+            clauses.append("(instr(request, ?) > 0 OR instr(response, ?) > 0 OR instr(error, ?) > 0 OR instr(reasoning, ?) > 0)")
+            arguments += [grep, grep, grep, grep]
         }
         let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         let page = arguments + [max(0, q.limit), max(0, q.offset)]
@@ -72,6 +72,7 @@ public struct SQLiteAuditRepository: AuditRepository {
             keyName: row["key_name"], method: row["method"], endpoint: row["endpoint"], model: row["model"],
             status: row["status"], stream: row["stream"], promptTokens: row["prompt_tokens"],
             completionTokens: row["completion_tokens"], latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"],
-            parameters: row["parameters"], request: row["request"], response: row["response"], error: row["error"])
+            parameters: row["parameters"], request: row["request"], response: row["response"], error: row["error"],
+            reasoning: row["reasoning"])
     }
 }

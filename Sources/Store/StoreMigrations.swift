@@ -87,6 +87,11 @@ enum StoreMigrations {
                 );
                 """)
         }
+        // Reasoning text that remote reasoning models send apart from the answer (vLLM's
+        // `reasoning_content`); NULL for answers without any, and for rows written before.
+        m.registerMigration("v2-audit-reasoning") { db in
+            try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN reasoning TEXT")
+        }
         return m
     }
 }

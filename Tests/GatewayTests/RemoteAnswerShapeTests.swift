@@ -67,5 +67,8 @@ private struct ReasoningRemoteBackend: ChatBackend {
         let (records, total) = try store.audit.search(AuditQuery())
         #expect(total == 3)
         #expect(records.allSatisfy { $0.status == 200 && $0.promptTokens == nil && $0.completionTokens == nil })
+        // The reasoning is recorded apart from the response (newest first: streamed chat, completion, chat).
+        #expect(records.map(\.reasoning) == ["Two plus two.", nil, "Two plus two."])
+        #expect(records.map(\.response) == ["4", "done", "4"])
     }
 }

@@ -306,3 +306,11 @@ def test_a_remote_without_usage_reasoning_user_and_echo(thinking):
     assert [(row["endpoint"], row["stream"]) for row in rows] == [
         ("/v1/completions", False), ("/v1/chat/completions", True), ("/v1/chat/completions", False)]
     assert all(row["prompt_tokens"] is None and row["completion_tokens"] is None for row in rows), rows
+    # The reasoning is kept apart from the response, streamed or not; a completion has none.
+    details = []
+    for row in rows:
+        status, body = thinking.get(f"/api/admin/logs/{row['id']}")
+        assert status == 200, body
+        details.append(json.loads(body))
+    assert [d["reasoning"] for d in details] == [None, "The capital of France is Paris.", "The capital of France is Paris."]
+    assert [d["response"] for d in details[1:]] == ["Paris", "Paris"], details

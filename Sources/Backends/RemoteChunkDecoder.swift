@@ -173,14 +173,19 @@ struct RemoteChunkDecoder {
     }
 
     /// Legacy completion logprobs: parallel arrays `tokens`, `token_logprobs`, `top_logprobs`
-    /// (a `{token: logprob}` object per position).
+    /// (a `{token: logprob}` object per position). A null logprob (an echoed prompt's first
+    /// token) is kept as an unscored entry.
     static func completionLogprobs(_ value: TemplateValue?) -> [TokenLogprobInfo] {
         guard let o = value?.objectValue, case .array(let tokens)? = o["tokens"],
               case .array(let lps)? = o["token_logprobs"], tokens.count == lps.count else { return [] }
         var tops: [TemplateValue] = []
         if case .array(let t)? = o["top_logprobs"] { tops = t }
         return zip(tokens, lps).enumerated().compactMap { i, pair in
-            guard case .string(let token) = pair.0, let lp = number(pair.1) else { return nil }
+            guard case .string(let token) = pair.0 else { return nil }
+            guard let lp = number(pair.1) else {
+                guard pair.1 == .null else { return nil }
+                return TokenLogprobInfo(chosen: TokenAlternative(token: token, bytes: Array(token.utf8), logprob: 0), top: [], scored: false)
+            }
             var top: [TokenAlternative] = []
             if i < tops.count, let alts = tops[i].objectValue {
                 top = alts.pairs.compactMap { t, v in number(v).map { TokenAlternative(token: t, bytes: Array(t.utf8), logprob: $0) } }

@@ -255,6 +255,27 @@ func chatRequest(_ model: String, n: Int = 1, parameters: GenerateParameters = G
         }
     }
 
+    /// An echoing remote's legacy logprobs start with the prompt's first token, whose logprob and
+    /// alternatives are null: it stays in the list, unscored.
+    @Test func anEchoedPromptsUnscoredFirstTokenIsKept() async throws {
+        let lp = #"{"tokens":["The"," capital"," Paris"],"token_logprobs":[null,-1.5,-0.25],"top_logprobs":[null,{" capital":-1.5},{" Paris":-0.25}],"text_offset":[0,3,11]}"#
+        let chunks = [#"{"choices":[{"text":"The capital Paris","index":0,"logprobs":\#(lp),"finish_reason":"length"}],"object":"text_completion"}"#]
+        try await withFakeRemote({ _ in .events(chunks) }) { server in
+            try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in
+                var p = GenerateParameters(maxTokens: 1)
+                p.logprobs = true
+                p.topLogprobs = 1
+                let d = await drain(try await remote.completion(
+                    CompletionRequest(model: "m", prompts: [.text("The capital")], parameters: p, echo: true)))
+                #expect(d.error == nil)
+                #expect(d.texts == ["The capital Paris"])
+                #expect(d.logprobs[0].map(\.chosen.token) == ["The", " capital", " Paris"])
+                #expect(d.logprobs[0].map(\.scored) == [false, true, true])
+                #expect(d.logprobs[0].map(\.chosen.logprob).dropFirst() == [-1.5, -0.25])
+            }
+        }
+    }
+
     @Test func aWholeJSONAnswerIsAcceptedFromARemoteThatDoesNotStream() async throws {
         try await withFakeRemote({ _ in .json(status: 200, body: FakeChunks.chatAnswer("Hello there")) }) { server in
             try await withRemote(RemoteConfiguration(name: "fake", baseURL: server.baseURL)) { remote in

@@ -374,18 +374,22 @@ public actor LocalBackend: ChatBackend {
                     for (choice, task) in tasks.enumerated() {
                         group.addTask {
                             var output = ChoiceOutput(choice: choice, toolNames: toolNames, continuation: continuation)
-                            // An unscored echo goes out at once; a scored one once its scores are in
-                            // (they arrive before the task's first event).
+                            // The echo goes out with the task's first event, once the prompt is in (its
+                            // scores arrive before that event), so that a failure in prefill is still
+                            // the answer's first event (and status).
                             var echo = echoes.indices.contains(choice) ? echoes[choice] : nil
-                            if let e = echo, e.scores == nil {
-                                continuation.yield(.prompt(choice: choice, text: e.text, logprobs: nil))
-                                echo = nil
-                            }
                             for try await event in task.events {
-                                if let e = echo, let scores = e.scores?.take() {
-                                    let infos = Self.describePrompt(e.tokens, scores: scores, tokenizer: tokenizer)
-                                    continuation.yield(.prompt(choice: choice, text: e.text, logprobs: infos))
+                                if let e = echo {
                                     echo = nil
+                                    if let scores = e.scores {
+                                        // None when the task was cancelled before its prompt was in.
+                                        if let taken = scores.take() {
+                                            let infos = Self.describePrompt(e.tokens, scores: taken, tokenizer: tokenizer)
+                                            continuation.yield(.prompt(choice: choice, text: e.text, logprobs: infos))
+                                        }
+                                    } else {
+                                        continuation.yield(.prompt(choice: choice, text: e.text, logprobs: nil))
+                                    }
                                 }
                                 switch event {
                                 case .token(let t):

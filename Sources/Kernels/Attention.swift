@@ -75,7 +75,11 @@ public func attention(
                               keys: keys, values: values, window: window, pool: pool)
         return
     }
-    if pieces == 1 && batch > 1 && tiling.positions > 1 {
+    // A row of a sliding-window layer whose keys wrap around llama.cpp's ring of cells is visited
+    // in two runs, which only the tiled path does (a row alone is a tile of one).
+    let wraps = window.map { firstPosition + batch > llamaCppRingCells(window: $0) } ?? false
+    let ringOrder = wraps && format == .f16 && attentionPrecision == .llamaCpp && pieces == 1
+    if pieces == 1 && (batch > 1 && tiling.positions > 1 || ringOrder) {
         if format == .f16 && attentionPrecision == .llamaCpp {
             tiledPrefillAttention(geometry, tiling: tiling, output: output, queries: queries, batch: batch,
                                   firstPosition: firstPosition, keys: keys, values: values, window: window, pool: pool)
@@ -124,8 +128,9 @@ private struct AttentionPiecesJob: ParallelJob {
             let first = window.map { max(0, position - $0 + 1) } ?? 0
             let lo: Int, hi: Int
             if let cellChunk {
-                lo = max(first, piece * cellChunk)
-                hi = max(lo, min(position + 1, (piece + 1) * cellChunk))
+                let run = llamaCppCellRun(cells: (piece * cellChunk)..<((piece + 1) * cellChunk), position: position, window: window)
+                lo = run.lowerBound
+                hi = run.upperBound
             } else {
                 let length = (position - first + pieces) / pieces
                 lo = first + piece * length
@@ -205,12 +210,45 @@ private struct AttentionMergeJob: ParallelJob {
 }
 
 /// The cache rows llama.cpp's attention spans for a lone sequence decoding at `position`: its used
-/// cells padded to 256 (at least 256), for a sliding-window layer at most its window cache
-/// (window + 512 cells, padded). Positions map to cells up to there.
+/// cells padded to 256 (at least 256), for a sliding-window layer at most its ring of cells.
 func llamaCppDecodeView(position: Int, window: Int?) -> Int {
-    func padded(_ n: Int) -> Int { (n + 255) / 256 * 256 }
-    let view = max(256, padded(position + 1))
-    return window.map { min(view, padded($0 + 512)) } ?? view
+    let view = max(256, (position + 256) / 256 * 256)
+    return window.map { min(view, llamaCppRingCells(window: $0)) } ?? view
+}
+
+/// llama.cpp keeps a sliding-window layer's keys (one sequence, its default 512-token steps) in a
+/// ring of `window + 512` cells rounded up to 256: position p in cell p % ring, a cell reused once
+/// the window has left it. Its attention visits cells in order, so past the ring a row's keys come
+/// in two runs: the positions of the current lap (the lowest cells) first, then the older ones.
+func llamaCppRingCells(window: Int) -> Int { (window + 512 + 255) / 256 * 256 }
+
+/// Key positions `from ..< to` in llama.cpp's cell order (see `llamaCppRingCells`): the run from
+/// the last lap boundary, then the run before it (empty when the span does not wrap). A span
+/// shorter than the ring crosses at most one boundary.
+func llamaCppKeyRuns(_ from: Int, _ to: Int, window: Int?) -> (first: Range<Int>, second: Range<Int>) {
+    guard let window, to > from else { return (from..<max(from, to), to..<to) }
+    let boundary = (to - 1) / llamaCppRingCells(window: window) * llamaCppRingCells(window: window)
+    if boundary <= from { return (from..<to, to..<to) }
+    return (boundary..<to, from..<boundary)
+}
+
+/// The positions held by cells `cells` of llama.cpp's cache that the row at `position` sees: one
+/// run (a chunk of at most half a sliding-window ring cannot hold keys of both laps, since the
+/// unseen cells between them are ring - window >= 512).
+func llamaCppCellRun(cells: Range<Int>, position: Int, window: Int?) -> Range<Int> {
+    let first = window.map { max(0, position - $0 + 1) } ?? 0
+    func visible(_ r: Range<Int>) -> Range<Int> {
+        let lo = max(r.lowerBound, first), hi = min(r.upperBound, position + 1)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+    guard let window, position >= llamaCppRingCells(window: window) else { return visible(cells) }
+    let ring = llamaCppRingCells(window: window)
+    let lap = position / ring * ring, split = position - lap + 1  // cells below `split` hold this lap
+    if cells.lowerBound < split {
+        let current = visible((lap + cells.lowerBound)..<(lap + min(cells.upperBound, split)))
+        if !current.isEmpty || cells.upperBound <= split { return current }
+    }
+    return visible((lap - ring + max(cells.lowerBound, split))..<(lap - ring + cells.upperBound))
 }
 
 /// Where head `j`'s weighted value sum goes: after its max score and sum in its partial (to be

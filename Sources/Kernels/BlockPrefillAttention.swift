@@ -67,26 +67,30 @@ private struct BlockTileJob: TiledAttentionJob {
         maxima.update(repeating: -.infinity, count: rows)
         sums.update(repeating: 0, count: rows)
 
-        let keyEnd = firstPosition + tokens.upperBound
-        var blockStart = firstKey(firstPosition + tokens.lowerBound) / blockKeys * blockKeys
-        while blockStart < keyEnd {
-            let n = min(blockKeys, keyEnd - blockStart)
-            ck_f16_rows_to_f32_transposed64(Int64(n), Int64(g.headDim), keys + blockStart * g.keyStride + kvHead * g.headDim,
-                                            g.keyStride, kt)
-            ck_f16_rows_to_f32(Int64(n), Int64(g.valueDim), values + blockStart * g.valueStride + kvHead * g.valueDim,
-                               g.valueStride, vf, g.valueDim)
-            for (t, b) in tokens.enumerated() {
-                let position = firstPosition + b
-                let from = max(firstKey(position), blockStart) - blockStart, to = min(position + 1, blockStart + blockKeys) - blockStart
-                if from >= to { continue }
-                for j in 0..<g.group {
-                    let r = t * g.group + j
-                    let q = queries + b * g.heads * g.headDim + (kvHead * g.group + j) * g.headDim
-                    ck_attention_block64_row(Int64(g.headDim), Int64(g.valueDim), q, kt, vf, g.valueDim, Int64(from), Int64(to),
-                                             g.scale, maxima + r, sums + r, acc + r * g.valueDim)
+        // Blocks in llama.cpp's cell order (`llamaCppKeyRuns`); a ring is a whole number of blocks.
+        let runs = llamaCppKeyRuns(firstKey(firstPosition + tokens.lowerBound), firstPosition + tokens.upperBound, window: window)
+        for run in [runs.first, runs.second] where !run.isEmpty {
+            let keyEnd = run.upperBound
+            var blockStart = run.lowerBound / blockKeys * blockKeys
+            while blockStart < keyEnd {
+                let n = min(blockKeys, keyEnd - blockStart)
+                ck_f16_rows_to_f32_transposed64(Int64(n), Int64(g.headDim), keys + blockStart * g.keyStride + kvHead * g.headDim,
+                                                g.keyStride, kt)
+                ck_f16_rows_to_f32(Int64(n), Int64(g.valueDim), values + blockStart * g.valueStride + kvHead * g.valueDim,
+                                   g.valueStride, vf, g.valueDim)
+                for (t, b) in tokens.enumerated() {
+                    let position = firstPosition + b
+                    let from = max(firstKey(position), blockStart) - blockStart, to = min(position + 1, keyEnd, blockStart + blockKeys) - blockStart
+                    if from >= to { continue }
+                    for j in 0..<g.group {
+                        let r = t * g.group + j
+                        let q = queries + b * g.heads * g.headDim + (kvHead * g.group + j) * g.headDim
+                        ck_attention_block64_row(Int64(g.headDim), Int64(g.valueDim), q, kt, vf, g.valueDim, Int64(from), Int64(to),
+                                                 g.scale, maxima + r, sums + r, acc + r * g.valueDim)
+                    }
                 }
+                blockStart += blockKeys
             }
-            blockStart += blockKeys
         }
 
         writeNormalized(tokens: tokens, kvHead: kvHead, accumulators: acc, sums: sums, into: output)

@@ -166,36 +166,38 @@ private struct TiledPrefillJob: TiledAttentionJob {
         maxima.update(repeating: -.infinity, count: rows)
         sums.update(repeating: 0, count: rows)
 
-        let keyStart = firstKey(firstPosition + tokens.lowerBound), keyEnd = firstPosition + tokens.upperBound
-        var blockStart = keyStart
-        while blockStart < keyEnd {
-            let blockEnd = min(keyEnd, blockStart + L.blockKeys), n = blockEnd - blockStart
-            ck_f16_rows_to_f32(Int64(n), Int64(g.headDim), keys + blockStart * g.keyStride + kvHead * g.headDim, g.keyStride,
-                               kf, g.headDim)
-            ck_f16_rows_to_f32(Int64(n), Int64(g.valueDim), values + blockStart * g.valueStride + kvHead * g.valueDim,
-                               g.valueStride, vf, g.valueDim)
-            for (t, b) in tokens.enumerated() {
-                let position = firstPosition + b
-                let from = max(firstKey(position), blockStart) - blockStart, to = min(position + 1, blockEnd) - blockStart
-                let range = from < to ? from..<to : 0..<0
-                let row0 = t * g.group
-                for r in row0..<(row0 + g.group) {
-                    lo[r] = Int32(range.lowerBound)
-                    hi[r] = Int32(range.upperBound)
+        let runs = llamaCppKeyRuns(firstKey(firstPosition + tokens.lowerBound), firstPosition + tokens.upperBound, window: window)
+        for run in [runs.first, runs.second] {
+            var blockStart = run.lowerBound
+            while blockStart < run.upperBound {
+                let blockEnd = min(run.upperBound, blockStart + L.blockKeys), n = blockEnd - blockStart
+                ck_f16_rows_to_f32(Int64(n), Int64(g.headDim), keys + blockStart * g.keyStride + kvHead * g.headDim, g.keyStride,
+                                   kf, g.headDim)
+                ck_f16_rows_to_f32(Int64(n), Int64(g.valueDim), values + blockStart * g.valueStride + kvHead * g.valueDim,
+                                   g.valueStride, vf, g.valueDim)
+                for (t, b) in tokens.enumerated() {
+                    let position = firstPosition + b
+                    let from = max(firstKey(position), blockStart) - blockStart, to = min(position + 1, blockEnd) - blockStart
+                    let range = from < to ? from..<to : 0..<0
+                    let row0 = t * g.group
+                    for r in row0..<(row0 + g.group) {
+                        lo[r] = Int32(range.lowerBound)
+                        hi[r] = Int32(range.upperBound)
+                    }
+                    if range.isEmpty { continue }
+                    for r in row0..<(row0 + g.group) {
+                        ck_f16_attention_scores(Int64(g.headDim), qh + r * g.headDim, kf, g.headDim, Int64(range.lowerBound),
+                                                Int64(range.upperBound), g.scale, weight + r * L.blockKeys)
+                    }
+                    for r in row0..<(row0 + g.group) {
+                        onlineSoftmaxStep(weight + r * L.blockKeys, rescale: rescale + r * L.blockKeys, grew: grew + r * L.blockKeys,
+                                          range: range, max: &maxima[r], sum: &sums[r])
+                    }
                 }
-                if range.isEmpty { continue }
-                for r in row0..<(row0 + g.group) {
-                    ck_f16_attention_scores(Int64(g.headDim), qh + r * g.headDim, kf, g.headDim, Int64(range.lowerBound),
-                                            Int64(range.upperBound), g.scale, weight + r * L.blockKeys)
-                }
-                for r in row0..<(row0 + g.group) {
-                    onlineSoftmaxStep(weight + r * L.blockKeys, rescale: rescale + r * L.blockKeys, grew: grew + r * L.blockKeys,
-                                      range: range, max: &maxima[r], sum: &sums[r])
-                }
+                ck_f16_tile_value_sum(Int64(rows), Int64(g.valueDim), vf, g.valueDim, lo, hi, weight, rescale, grew, L.blockKeys,
+                                      acc, g.valueDim)
+                blockStart = blockEnd
             }
-            ck_f16_tile_value_sum(Int64(rows), Int64(g.valueDim), vf, g.valueDim, lo, hi, weight, rescale, grew, L.blockKeys,
-                                  acc, g.valueDim)
-            blockStart = blockEnd
         }
 
         writeNormalized(tokens: tokens, kvHead: kvHead, accumulators: acc, sums: sums, into: output)

@@ -24,6 +24,8 @@ import CKernels
         // A continued prefill whose window starts past the tile's first keys, and a tiny batch.
         Shape(heads: 7, kvHeads: 1, headDim: 96, valueDim: 96, batch: 33, firstPosition: 140, window: 50),
         Shape(heads: 2, kvHeads: 1, headDim: 32, valueDim: 40, batch: 2, firstPosition: 9, window: nil),
+        // Rows on both sides of a sliding window's ring boundary (768 cells for a window of 20).
+        Shape(heads: 4, kvHeads: 1, headDim: 32, valueDim: 32, batch: 21, firstPosition: 757, window: 20),
     ]
 
     static let tilings: [AttentionTiling] = [

@@ -16,6 +16,8 @@ import CKernels
         Shape(heads: 9, kvHeads: 3, headDim: 64, valueDim: 64, batch: 64, firstPosition: 130, window: nil),
         Shape(heads: 4, kvHeads: 1, headDim: 256, valueDim: 256, batch: 96, firstPosition: 3, window: 77),
         Shape(heads: 4, kvHeads: 2, headDim: 20, valueDim: 36, batch: 65, firstPosition: 11, window: 6),
+        // Past a sliding window's ring of cells (768 for a window of 20): keys in two runs.
+        Shape(heads: 4, kvHeads: 1, headDim: 32, valueDim: 32, batch: 80, firstPosition: 730, window: 20),
     ]
 
     @Test(arguments: shapes)

@@ -18,6 +18,23 @@ import Testing
         #expect(llamaCppDecodeView(position: 5000, window: 100) == 768)
     }
 
+    /// A sliding-window layer's keys live in a ring of window + 512 cells (rounded up to 256):
+    /// past it a span is visited in cell order, the current lap first.
+    @Test func ringOrderOfASlidingWindow() {
+        #expect(llamaCppRingCells(window: 512) == 1024 && llamaCppRingCells(window: 20) == 768)
+        #expect(llamaCppKeyRuns(0, 700, window: nil) == (0..<700, 700..<700))
+        #expect(llamaCppKeyRuns(489, 1000, window: 512) == (489..<1000, 1000..<1000))
+        #expect(llamaCppKeyRuns(519, 1031, window: 512) == (1024..<1031, 519..<1024))
+        #expect(llamaCppKeyRuns(1537, 2049, window: 512) == (2048..<2049, 1537..<2048))
+        // Cells of a decode chunk to positions: position 1030 sees 519...1030; cells 0..<512 hold
+        // 1024...1030 (and unseen ones), cells 512..<1024 hold 512...1023.
+        #expect(llamaCppCellRun(cells: 0..<512, position: 1030, window: 512) == 1024..<1031)
+        #expect(llamaCppCellRun(cells: 512..<1024, position: 1030, window: 512) == 519..<1024)
+        #expect(llamaCppCellRun(cells: 256..<512, position: 1030, window: 512).isEmpty)
+        #expect(llamaCppCellRun(cells: 0..<512, position: 700, window: 512) == 189..<512)
+        #expect(llamaCppCellRun(cells: 256..<512, position: 300, window: nil) == 256..<301)
+    }
+
     @Test(arguments: [(255, false), (256, true), (700, true)])
     func threadsChangeTheBitsOnlyFrom512Cells(position: Int, differs: Bool) {
         let heads = 14, kvHeads = 2, dim = 64

@@ -24,6 +24,11 @@ struct SchedulerBatchEntry {
 struct SchedulerBatch {
     var entries: [SchedulerBatchEntry] = []
 
+    /// The most prompt tokens a task that scores its prompt runs per tick: each brings a row of logits
+    /// (a vocabulary of floats) and a log-softmax on the loop thread, which bounds both the
+    /// tick's memory and the pause it adds for the decoding slots.
+    static let scoredChunk = 64
+
     /// Replaces the entries with this tick's work: decode tokens first (they are what the users
     /// are waiting on), then prompt chunks of the prefilling slots in the order they started,
     /// at most `prefillBudget` prompt tokens in all (and at least one chunk, so a prompt always
@@ -52,12 +57,13 @@ struct SchedulerBatch {
         for slot in prefilling where budget > 0 {
             guard let prompt = slot.job?.request.prompt else { continue }
             let remaining = prompt.count - slot.promptCursor
-            let n = min(remaining, budget)
+            let scored = slot.job?.request.promptLogprobs != nil
+            let n = min(remaining, budget, scored ? Self.scoredChunk : budget)
             guard n > 0 else { continue }
             budget -= n
             entries.append(SchedulerBatchEntry(
                 slot: slot.index, tokens: Array(prompt[slot.promptCursor..<(slot.promptCursor + n)]),
-                wantsLogits: n == remaining, allLogits: slot.job?.request.promptLogprobs != nil))
+                wantsLogits: n == remaining, allLogits: scored))
         }
     }
 

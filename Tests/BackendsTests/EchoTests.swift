@@ -66,6 +66,35 @@ import Testing
         }
     }
 
+    /// A prompt longer than the per-tick share of a scored prompt (`SchedulerBatch.scoredChunk`)
+    /// is scored over several ticks, each position once and as teacher forcing in chunks of that
+    /// size scores it. (A single pass over the whole prompt takes other attention paths from 64
+    /// rows on, and differs by about 0.02 at most on this prompt, as any chunked prefill does.)
+    @Test func aLongPromptIsScoredAcrossTicks() async throws {
+        let model = try SmolModel.load()
+        let text = Array(repeating: Self.sentence, count: 12).joined(separator: " ")
+        let prompt = model.tokenizer.encode(text, addSpecialTokens: true, parseSpecial: false).map(Int.init)
+        #expect(prompt.count > 128)
+        let cache = try model.loaded.makeCache(capacity: 256)
+        var all: [Float] = []
+        for start in stride(from: 0, to: prompt.count, by: 64) {  // SchedulerBatch.scoredChunk
+            all += try model.loaded.model.forward(tokens: Array(prompt[start..<min(start + 64, prompt.count)]), cache: cache, logits: .all)
+        }
+        let vocab = model.config.vocabularySize
+        let scheduler = try Scheduler(model: model, configuration: .init(slots: 1, contextLength: 256))
+        defer { scheduler.shutdown() }
+        var p = GenerateParameters.greedy
+        p.logprobs = true
+        let before = scheduler.stats.ticks
+        let scored = try await Self.score(scheduler, prompt, parameters: p, generates: false)
+        #expect(scheduler.stats.ticks - before >= 3)
+        #expect(scored.scores.map(\.chosen.token) == Array(prompt.dropFirst()))
+        for (i, got) in scored.scores.enumerated() {
+            let want = Logprobs(logits: Array(all[(i * vocab)..<((i + 1) * vocab)]), chosen: prompt[i + 1], topN: 0)
+            #expect(abs(got.chosen.logprob - want.chosen.logprob) < 1e-3, "position \(i + 1)")
+        }
+    }
+
     /// A token generated greedily, then scored as part of a prompt, gets the same log-probability
     /// both ways, and is the top alternative of its position; the scores come before any event.
     @Test func aGreedyTokenScoresAsWhenItWasGenerated() async throws {

@@ -46,16 +46,21 @@ public func attention(
     let group = heads / kvHeads
     let pairs = batch * kvHeads
     let longestSpan = window.map { min($0, firstPosition + batch) } ?? (firstPosition + batch)
-    // A lone decode row at `.llamaCpp` precision is split as llama.cpp's flash attention splits
+    // At `.llamaCpp` precision a lone decode row is split as llama.cpp's flash attention splits
     // it: once its padded view of the cache reaches 512 cells, into one chunk of cells per thread,
-    // merged in chunk order. Otherwise: pieces of at least 128 positions, enough of them for two
-    // items per thread.
-    let decodesAlone = batch == 1 && stepRows == 1 && format == .f16 && attentionPrecision == .llamaCpp
+    // merged in chunk order; the rows of a larger step (or of an unknown one, `stepRows` 0, with
+    // more than one row) it never splits. Otherwise: pieces of at least 128 positions, enough of
+    // them for two items per thread.
+    let llamaCppRounding = format == .f16 && attentionPrecision == .llamaCpp
+    let decodesAlone = llamaCppRounding && batch == 1 && stepRows == 1
     let pieces: Int, pieceLength: Int
     if decodesAlone {
         let view = llamaCppDecodeView(position: firstPosition, window: window)
         pieces = view >= 512 ? pool.threads : 1
         pieceLength = (view + pieces - 1) / pieces
+    } else if llamaCppRounding && (stepRows > 1 || batch > 1) {
+        pieces = 1
+        pieceLength = longestSpan
     } else {
         pieces = pairs >= 2 * pool.threads ? 1 : max(1, min((2 * pool.threads + pairs - 1) / pairs, longestSpan / 128))
         pieceLength = (longestSpan + pieces - 1) / pieces
@@ -70,7 +75,7 @@ public func attention(
     let geometry = AttentionGeometry(
         heads: heads, kvHeads: kvHeads, group: group, headDim: headDim, valueDim: valueDim,
         keyStride: kvHeads * headDim, valueStride: kvHeads * valueDim, scale: scale, isF16: format == .f16)
-    if format == .f16 && attentionPrecision == .llamaCpp && stepRows >= llamaCppBlockAttentionMinimumRows {
+    if llamaCppRounding && stepRows >= llamaCppBlockAttentionMinimumRows {
         blockPrefillAttention(geometry, output: output, queries: queries, batch: batch, firstPosition: firstPosition,
                               keys: keys, values: values, window: window, pool: pool)
         return
@@ -78,7 +83,7 @@ public func attention(
     // A row of a sliding-window layer whose keys wrap around llama.cpp's ring of cells is visited
     // in two runs, which only the tiled path does (a row alone is a tile of one).
     let wraps = window.map { firstPosition + batch > llamaCppRingCells(window: $0) } ?? false
-    let ringOrder = wraps && format == .f16 && attentionPrecision == .llamaCpp && pieces == 1
+    let ringOrder = wraps && llamaCppRounding && pieces == 1
     if pieces == 1 && (batch > 1 && tiling.positions > 1 || ringOrder) {
         if format == .f16 && attentionPrecision == .llamaCpp {
             tiledPrefillAttention(geometry, tiling: tiling, output: output, queries: queries, batch: batch,

@@ -43,7 +43,7 @@ public actor LocalBackend: ChatBackend {
         /// Unload a model after this long without requests (nil: never).
         public var keepAlive: Duration?
 
-        public init(slots: Int = 4, contextLength: Int? = nil, maxQueued: Int = 64, prefillChunk: Int = 256,
+        public init(slots: Int = 4, contextLength: Int? = nil, maxQueued: Int = 64, prefillChunk: Int = SchedulerConfiguration.defaultPrefillChunk,
                     keepAlive: Duration? = .seconds(300)) {
             self.slots = slots
             self.contextLength = contextLength

@@ -1,6 +1,8 @@
 // What goes into the scheduler and what comes back out: requests, events, results, settings,
 // live statistics and errors.
 
+import Models
+
 /// One sequence to generate: prompt tokens and how to sample. (An OpenAI request with `n`
 /// choices becomes `n` of these.)
 public struct SchedulerRequest: Sendable {
@@ -65,7 +67,11 @@ public struct SchedulerConfiguration: Sendable, Equatable {
     /// sequences that are decoding.
     public var prefillChunk: Int
 
-    public init(slots: Int = 4, contextLength: Int = 4096, maxQueued: Int = 64, prefillChunk: Int = 256) {
+    /// The default `prefillChunk`: llama.cpp's 512-token step, so that a lone request's prompt
+    /// is evaluated in the steps a whole-prompt forward call runs in and gets the same bits.
+    public static let defaultPrefillChunk = llamaCppStepTokens
+
+    public init(slots: Int = 4, contextLength: Int = 4096, maxQueued: Int = 64, prefillChunk: Int = defaultPrefillChunk) {
         self.slots = slots
         self.contextLength = contextLength
         self.maxQueued = maxQueued

@@ -62,8 +62,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("queue"), help: "Requests that may wait per model before the server answers 429.")
     var queue = 64
 
-    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens processed per step, so long prompts do not stall others.")
-    var prefillChunk = 256
+    @Option(name: .customLong("prefill-chunk"), help: "Prompt tokens processed per scheduler step, so long prompts do not stall others. The default, llama.cpp's 512-token step, keeps a lone request's numbers equal to `studio run`'s.")
+    var prefillChunk = SchedulerConfiguration.defaultPrefillChunk
 
     @Option(help: "Threads per model (default: every core).")
     var threads: Int?

@@ -513,6 +513,69 @@ CKA_AVX2 static void block_values_avx2(int64_t dv, const float *v, size_t v_stri
     }
     if (d < dv) block_values_scalar(dv - d, v + d, v_stride, w, from, to, acc + d);
 }
+// The same per-lane arithmetic on 16 lanes, for `NH` (1 to 4) query heads of one KV head at once,
+// so each key and value vector loaded serves every head: each score an FMA chain over the head
+// dimension, each value lane an FMA chain over the keys.
+CKA_AVX512 static inline __attribute__((always_inline)) void block_scores_heads_avx512(
+        int64_t dk, const float *q, const float *kt, float (*w)[CKA_BLOCK], const int nh) {
+    __m512 a[4][4];
+    for (int h = 0; h < nh; h++)
+        for (int l = 0; l < 4; l++) a[h][l] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < dk; d++) {
+        const float *row = kt + d * CKA_BLOCK;
+        const __m512 k0 = _mm512_loadu_ps(row), k1 = _mm512_loadu_ps(row + 16);
+        const __m512 k2 = _mm512_loadu_ps(row + 32), k3 = _mm512_loadu_ps(row + 48);
+        for (int h = 0; h < nh; h++) {
+            const __m512 qd = _mm512_set1_ps(q[h * dk + d]);
+            a[h][0] = _mm512_fmadd_ps(k0, qd, a[h][0]);
+            a[h][1] = _mm512_fmadd_ps(k1, qd, a[h][1]);
+            a[h][2] = _mm512_fmadd_ps(k2, qd, a[h][2]);
+            a[h][3] = _mm512_fmadd_ps(k3, qd, a[h][3]);
+        }
+    }
+    for (int h = 0; h < nh; h++)
+        for (int l = 0; l < 4; l++) _mm512_storeu_ps(w[h] + 16 * l, a[h][l]);
+}
+
+CKA_AVX512 static inline __attribute__((always_inline)) void block_values_heads_avx512(
+        int64_t dv, const float *v, size_t v_stride, const float (*w)[CKA_BLOCK], int64_t from, int64_t to, float *acc, const int nh) {
+    int64_t d = 0;
+    for (; d + 64 <= dv; d += 64) {
+        __m512 a[4][4];
+        for (int h = 0; h < nh; h++)
+            for (int l = 0; l < 4; l++) a[h][l] = _mm512_loadu_ps(acc + h * dv + d + 16 * l);
+        for (int64_t i = from; i < to; i++) {
+            const float *vr = v + (size_t)i * v_stride + d;
+            const __m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16);
+            const __m512 v2 = _mm512_loadu_ps(vr + 32), v3 = _mm512_loadu_ps(vr + 48);
+            for (int h = 0; h < nh; h++) {
+                const __m512 wi = _mm512_set1_ps(w[h][i]);
+                a[h][0] = _mm512_fmadd_ps(v0, wi, a[h][0]);
+                a[h][1] = _mm512_fmadd_ps(v1, wi, a[h][1]);
+                a[h][2] = _mm512_fmadd_ps(v2, wi, a[h][2]);
+                a[h][3] = _mm512_fmadd_ps(v3, wi, a[h][3]);
+            }
+        }
+        for (int h = 0; h < nh; h++)
+            for (int l = 0; l < 4; l++) _mm512_storeu_ps(acc + h * dv + d + 16 * l, a[h][l]);
+    }
+    if (d < dv)
+        for (int h = 0; h < nh; h++) block_values_avx2(dv - d, v + d, v_stride, w[h], from, to, acc + h * dv + d);
+}
+
+#define CKA_HEADS_CASES(CALL) \
+    switch (nh) { case 1: CALL(1); break; case 2: CALL(2); break; case 3: CALL(3); break; default: CALL(4); break; }
+CKA_AVX512 static void block_scores_avx512(int64_t dk, const float *q, const float *kt, float (*w)[CKA_BLOCK], int nh) {
+#define CKA_SCORES(N) block_scores_heads_avx512(dk, q, kt, w, N)
+    CKA_HEADS_CASES(CKA_SCORES)
+#undef CKA_SCORES
+}
+CKA_AVX512 static void block_values_avx512(int64_t dv, const float *v, size_t v_stride, const float (*w)[CKA_BLOCK], int64_t from, int64_t to,
+                                          float *acc, int nh) {
+#define CKA_VALUES(N) block_values_heads_avx512(dv, v, v_stride, w, from, to, acc, N)
+    CKA_HEADS_CASES(CKA_VALUES)
+#undef CKA_VALUES
+}
 #endif
 
 void ck_f16_rows_to_f32_transposed64(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst) {
@@ -522,36 +585,49 @@ void ck_f16_rows_to_f32_transposed64(int64_t rows, int64_t width, const uint16_t
     }
 }
 
-void ck_attention_block64_row(int64_t dk, int64_t dv, const float *q, const float *kt, const float *v, size_t v_stride,
-                              int64_t from, int64_t to, float scale, float *max, float *sum, float *acc) {
+void ck_attention_block64_heads(int64_t heads, int64_t dk, int64_t dv, const float *q, const float *kt, const float *v,
+                                size_t v_stride, int64_t from, int64_t to, float scale, float *max, float *sum, float *acc) {
     if (from >= to) return;
-    float w[CKA_BLOCK] __attribute__((aligned(32)));
+    float w[4][CKA_BLOCK] __attribute__((aligned(64)));
 #if CKA_X86
-    const int avx2 = cka_avx2();
-    if (avx2) block_scores_avx2(dk, q, kt, w); else
+    const int isa = cka_isa(), avx2 = isa & 1;
 #endif
-    block_scores_scalar(dk, q, kt, w);
-    float block_max = -INFINITY;
-    for (int i = 0; i < CKA_BLOCK; i++) {
-        w[i] = (i >= from && i < to) ? w[i] * scale : -INFINITY;
-        block_max = fmaxf(block_max, w[i]);
+    for (int64_t h0 = 0; h0 < heads; h0 += 4) {
+        const int nh = heads - h0 < 4 ? (int)(heads - h0) : 4;
+        const float *qh = q + h0 * dk;
+        float *acch = acc + h0 * dv;
+#if CKA_X86
+        if (isa & 2) block_scores_avx512(dk, qh, kt, w, nh); else
+        if (avx2) { for (int h = 0; h < nh; h++) block_scores_avx2(dk, qh + h * dk, kt, w[h]); } else
+#endif
+        for (int h = 0; h < nh; h++) block_scores_scalar(dk, qh + h * dk, kt, w[h]);
+        for (int h = 0; h < nh; h++) {
+            float *wh = w[h];
+            float block_max = -INFINITY;
+            for (int i = 0; i < CKA_BLOCK; i++) {
+                wh[i] = (i >= from && i < to) ? wh[i] * scale : -INFINITY;
+                block_max = fmaxf(block_max, wh[i]);
+            }
+            // A head that sees nothing here adds nothing (zero weights, as llama.cpp zeroes its row).
+            if (block_max == -INFINITY) { memset(wh, 0, sizeof w[0]); continue; }
+            const float old = max[h0 + h], m = fmaxf(old, block_max);
+            if (m > old) {
+                const float r = expf(old - m);
+                for (int64_t d = 0; d < dv; d++) acch[h * dv + d] *= r;
+                sum[h0 + h] *= r;
+            }
+            max[h0 + h] = m;
+            double s;
+#if CKA_X86
+            if (avx2) s = block_weights_avx2(wh, m); else
+#endif
+            s = block_weights_scalar(wh, m);
+            sum[h0 + h] = (float)((double)sum[h0 + h] + s);
+        }
+#if CKA_X86
+        if (isa & 2) { block_values_avx512(dv, v, v_stride, (const float (*)[CKA_BLOCK])w, from, to, acch, nh); continue; }
+        if (avx2) { for (int h = 0; h < nh; h++) block_values_avx2(dv, v, v_stride, w[h], from, to, acch + h * dv); continue; }
+#endif
+        for (int h = 0; h < nh; h++) block_values_scalar(dv, v, v_stride, w[h], from, to, acch + h * dv);
     }
-    if (block_max == -INFINITY) return;
-    const float old = *max, m = fmaxf(old, block_max);
-    if (m > old) {
-        const float r = expf(old - m);
-        for (int64_t d = 0; d < dv; d++) acc[d] *= r;
-        *sum *= r;
-    }
-    *max = m;
-    double s;
-#if CKA_X86
-    if (avx2) s = block_weights_avx2(w, m); else
-#endif
-    s = block_weights_scalar(w, m);
-    *sum = (float)((double)*sum + s);
-#if CKA_X86
-    if (avx2) { block_values_avx2(dv, v, v_stride, w, from, to, acc); return; }
-#endif
-    block_values_scalar(dv, v, v_stride, w, from, to, acc);
 }

@@ -7,7 +7,7 @@ public let llamaCppBlockAttentionMinimumRows = 64
 /// Prefill attention as llama.cpp's tiled flash attention computes it: per query row, the cache in
 /// blocks of 64 keys aligned to position 0; within a block, F32 scores (one FMA chain over the head
 /// dimension, F32 query, keys converted from F16), the block's maximum folded into the running
-/// maximum, weights from llama.cpp's vectorized exp and an F32 value sum (`ck_attention_block64_row`).
+/// maximum, weights from llama.cpp's vectorized exp and an F32 value sum (`ck_attention_block64_heads`).
 /// Unlike the smaller-batch path nothing is rounded to F16, so the two differ in the last bits:
 /// which one runs depends on how many rows llama.cpp would evaluate together, not on our tiling.
 func blockPrefillAttention(
@@ -82,12 +82,11 @@ private struct BlockTileJob: TiledAttentionJob {
                     let position = firstPosition + b
                     let from = max(firstKey(position), blockStart) - blockStart, to = min(position + 1, keyEnd, blockStart + blockKeys) - blockStart
                     if from >= to { continue }
-                    for j in 0..<g.group {
-                        let r = t * g.group + j
-                        let q = queries + b * g.heads * g.headDim + (kvHead * g.group + j) * g.headDim
-                        ck_attention_block64_row(Int64(g.headDim), Int64(g.valueDim), q, kt, vf, g.valueDim, Int64(from), Int64(to),
-                                                 g.scale, maxima + r, sums + r, acc + r * g.valueDim)
-                    }
+                    // The token's query heads of this KV head: consecutive in its query row and in the tile's rows.
+                    let r = t * g.group
+                    let q = queries + b * g.heads * g.headDim + kvHead * g.group * g.headDim
+                    ck_attention_block64_heads(Int64(g.group), Int64(g.headDim), Int64(g.valueDim), q, kt, vf, g.valueDim,
+                                               Int64(from), Int64(to), g.scale, maxima + r, sums + r, acc + r * g.valueDim)
                 }
                 blockStart += blockKeys
             }

@@ -178,12 +178,13 @@ void ck_f16_attention_scores(int64_t dim, const float *q, const float *k, size_t
 // `rows` (<= 64) F16 rows (src + r * src_stride elements, `width` wide) to F32, transposed:
 // element c of row r at dst[c * 64 + r]; rows past `rows` are zero.
 void ck_f16_rows_to_f32_transposed64(int64_t rows, int64_t width, const uint16_t *src, size_t src_stride, float *dst);
-// One query row (F32, `dk` wide) against one block of 64 keys (kt, as above) and values (row i
-// at v + i * v_stride, `dv` wide), seeing keys from <= i < to: scores = FMA chains over the head
-// dimension times `scale`; the running max, sum and value accumulators (acc, `dv`) are updated
-// as llama.cpp updates them for a block (see attention.c).
-void ck_attention_block64_row(int64_t dk, int64_t dv, const float *q, const float *kt, const float *v, size_t v_stride,
-                              int64_t from, int64_t to, float scale, float *max, float *sum, float *acc);
+// `heads` query rows of one KV head (F32, `dk` wide, consecutive) against one block of 64 keys
+// (kt, as above) and values (row i at v + i * v_stride, `dv` wide), each seeing keys
+// from <= i < to: scores = FMA chains over the head dimension times `scale`; each head's running
+// max, sum and value accumulators (acc + h * dv) are updated as llama.cpp updates them for a
+// block (see attention.c).
+void ck_attention_block64_heads(int64_t heads, int64_t dk, int64_t dv, const float *q, const float *kt, const float *v,
+                                size_t v_stride, int64_t from, int64_t to, float scale, float *max, float *sum, float *acc);
 // Which of attention.c's instruction sets may run on the calling thread (bit 0: AVX2, bit 1:
 // AVX-512; default 3, each only where the CPU has it). For tests that compare them.
 void ck_attention_set_isa(int allowed);

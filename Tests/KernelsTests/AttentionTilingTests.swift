@@ -126,15 +126,22 @@ import CKernels
         }
     }
 
-    /// Attention over a cache of F16 (`UInt16`) or F32 (`Float`) elements.
     private func run<E>(_ s: Shape, _ q: [Float], _ k: [E], _ v: [E], _ pool: ThreadPool, _ tiling: AttentionTiling) -> [Float] {
+        Self.attend(s, q, k, v, pool, tiling: tiling)
+    }
+
+    /// Attention over a cache of F16 (`UInt16`) or F32 (`Float`) elements, for `shape`'s rows as
+    /// one step of `stepRows` rows (0: unknown).
+    static func attend<E>(_ s: Shape, _ q: [Float], _ k: [E], _ v: [E], _ pool: ThreadPool,
+                          tiling: AttentionTiling = .standard, stepRows: Int = 0) -> [Float] {
         var out = [Float](repeating: .nan, count: s.batch * s.heads * s.valueDim)
         k.withUnsafeBytes { kb in
             v.withUnsafeBytes { vb in
                 attention(output: &out, queries: q, batch: s.batch, firstPosition: s.firstPosition,
                           keys: kb.baseAddress!, values: vb.baseAddress!, format: E.self == Float.self ? .f32 : .f16,
                           heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, valueDim: s.valueDim,
-                          scale: 1 / Float(s.headDim).squareRoot(), window: s.window, pool: pool, tiling: tiling)
+                          scale: 1 / Float(s.headDim).squareRoot(), window: s.window, pool: pool, tiling: tiling,
+                          stepRows: stepRows)
             }
         }
         return out

@@ -92,18 +92,9 @@ import CKernels
         #expect(worst < 2e-5, "\(shape.testDescription): off exact attention by \(worst)")
     }
 
+    /// The rows as one step of `stepRows` (default: a block-attention step of at least 64 rows).
     private func run(_ s: Shape, _ q: [Float], _ k: [UInt16], _ v: [UInt16], _ pool: ThreadPool, stepRows: Int? = nil) -> [Float] {
-        var out = [Float](repeating: .nan, count: s.batch * s.heads * s.valueDim)
-        k.withUnsafeBytes { kb in
-            v.withUnsafeBytes { vb in
-                attention(output: &out, queries: q, batch: s.batch, firstPosition: s.firstPosition,
-                          keys: kb.baseAddress!, values: vb.baseAddress!, format: .f16,
-                          heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim, valueDim: s.valueDim,
-                          scale: 1 / Float(s.headDim).squareRoot(), window: s.window, pool: pool,
-                          stepRows: stepRows ?? max(s.batch, llamaCppBlockAttentionMinimumRows))
-            }
-        }
-        return out
+        AttentionTilingTests.attend(s, q, k, v, pool, stepRows: stepRows ?? max(s.batch, llamaCppBlockAttentionMinimumRows))
     }
 }
 

@@ -38,24 +38,11 @@ import Testing
     @Test(arguments: [(255, false), (256, true), (700, true)])
     func threadsChangeTheBitsOnlyFrom512Cells(position: Int, differs: Bool) {
         let heads = 14, kvHeads = 2, dim = 64
+        let shape = AttentionTilingTests.Shape(heads: heads, kvHeads: kvHeads, headDim: dim, valueDim: dim, batch: 1,
+                                               firstPosition: position, window: nil)
         var rng = SplitMix64(seed: 6000 + UInt64(position))
-        let q = randomFloats(heads * dim, rng: &rng, scale: 3)
-        let kf = randomFloats((position + 1) * kvHeads * dim, rng: &rng, scale: 3)
-        let vf = randomFloats((position + 1) * kvHeads * dim, rng: &rng, scale: 2)
-        var k16 = [UInt16](repeating: 0, count: kf.count), v16 = [UInt16](repeating: 0, count: vf.count)
-        f32ToF16(&k16, kf, count: kf.count)
-        f32ToF16(&v16, vf, count: vf.count)
-        func run(threads: Int) -> [Float] {
-            var out = [Float](repeating: .nan, count: heads * dim)
-            k16.withUnsafeBytes { kb in
-                v16.withUnsafeBytes { vb in
-                    attention(output: &out, queries: q, batch: 1, firstPosition: position, keys: kb.baseAddress!,
-                              values: vb.baseAddress!, format: .f16, heads: heads, kvHeads: kvHeads, headDim: dim, valueDim: dim,
-                              scale: 0.125, window: nil, pool: ThreadPool(threads: threads), stepRows: 1)
-                }
-            }
-            return out
-        }
+        let (q, k16, v16) = AttentionTilingTests.inputsF16(shape, rng: &rng)
+        func run(threads: Int) -> [Float] { AttentionTilingTests.attend(shape, q, k16, v16, ThreadPool(threads: threads), stepRows: 1) }
         let one = run(threads: 1), two = run(threads: 2)
         #expect((one.map(\.bitPattern) != two.map(\.bitPattern)) == differs)
         // Either way it is attention: within F16 accumulation of the exact result.

@@ -232,7 +232,8 @@ func llamaCppRingCells(window: Int) -> Int { (window + 512 + 255) / 256 * 256 }
 /// shorter than the ring crosses at most one boundary.
 func llamaCppKeyRuns(_ from: Int, _ to: Int, window: Int?) -> (first: Range<Int>, second: Range<Int>) {
     guard let window, to > from else { return (from..<max(from, to), to..<to) }
-    let boundary = (to - 1) / llamaCppRingCells(window: window) * llamaCppRingCells(window: window)
+    let ring = llamaCppRingCells(window: window)
+    let boundary = (to - 1) / ring * ring
     if boundary <= from { return (from..<to, to..<to) }
     return (boundary..<to, from..<boundary)
 }
